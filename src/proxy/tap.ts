@@ -40,7 +40,8 @@ export interface CallTap {
   /** Upstream response bytes as received (before any client-facing filter). */
   responseBody(chunk: Uint8Array, at: number): void;
   clientFirstByte(at: number): void;
-  end(result: CallEnd): void;
+  /** Returns fields to merge into the request's log line (the call's GenAI facts), if any. */
+  end(result: CallEnd): Readonly<Record<string, unknown>> | undefined;
 }
 
 /** Opens a tap per call, or returns undefined when nothing wants to observe this call. */

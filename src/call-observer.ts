@@ -1,0 +1,22 @@
+/**
+ * What the capture pipeline hands each finished call to: telemetry (spans, metrics, the call's log fields).
+ * Kept apart from the tap so that capture and telemetry know each other only through `LlmCall`.
+ */
+import type { LogFields } from './log.ts';
+import type { CallContext } from './proxy/tap.ts';
+import type { LlmCall } from './record.ts';
+
+/** One LLM call being observed: started when the request arrives, finished with the record. */
+export interface CallObservation {
+  /** W3C trace context (`traceparent`, `tracestate`, `baggage`) to send upstream. */
+  readonly upstreamHeaders?: Readonly<Record<string, string>> | undefined;
+  /** Emits the call's telemetry; returns the fields to add to the request's log line. */
+  finish(call: LlmCall): LogFields | undefined;
+}
+
+export interface CallObserver {
+  start(context: CallContext): CallObservation;
+}
+
+/** Telemetry pipeline stages, for `llmtap.telemetry.errors{stage}`. */
+export type TelemetryStage = 'decode' | 'framing' | 'parse' | 'pricing' | 'export' | 'observer';

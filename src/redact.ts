@@ -1,0 +1,53 @@
+/**
+ * Credential redaction for anything llmtap writes (logs, span attributes, error messages).
+ * Header values are never logged at all; this is the second line of defence for free text
+ * (error messages, URLs) that might carry a key.
+ */
+
+/** Request headers that carry credentials; their values never leave the forwarding path. */
+export const credentialHeaders: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+  'cookie',
+  'set-cookie',
+  'x-amz-security-token',
+]);
+
+/** Query parameters that carry credentials (`?key=` for Gemini, SigV4 presigned URLs…). */
+const credentialParams =
+  /([?&](?:key|api[_-]?key|token|access_token|sig|signature|x-amz-[a-z-]+)=)[^&#\s"]*/gi;
+
+const patterns: readonly RegExp[] = [
+  /\b(Bearer|Basic|Api-Token)\s+[A-Za-z0-9._~+/=-]{4,}/gi,
+  /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{8,}/g,
+  /\bAIza[0-9A-Za-z_-]{20,}/g,
+  /\b(?:AKIA|ASIA)[0-9A-Z]{12,}/g,
+  /\b(?:gsk|xai|hf|r8)_[A-Za-z0-9]{8,}/g,
+  /(Credential=)[^,\s"]+/g,
+];
+
+/** Replaces anything that looks like a credential in free text with `REDACTED`. */
+export const redactText = (text: string): string => {
+  // Fast path: most log strings are short and carry nothing; skip the regex work when no trigger is present.
+  if (!/[=_-]|Bearer|Basic|Api-Token|AIza|AKIA|ASIA/i.test(text)) return text;
+  let out = text.replace(credentialParams, '$1REDACTED');
+  for (const pattern of patterns) {
+    out = out.replace(pattern, (match, prefix: unknown) =>
+      typeof prefix === 'string' && match.startsWith(prefix) && prefix.length < match.length
+        ? `${prefix}${prefix.endsWith('=') ? '' : ' '}REDACTED`
+        : 'REDACTED',
+    );
+  }
+  return out;
+};
+
+/** A URL with credential query parameters and userinfo removed, for `url.full`-like attributes. */
+export const redactUrl = (url: URL | string): string => {
+  const parsed = typeof url === 'string' ? new URL(url) : new URL(url.href);
+  parsed.username = '';
+  parsed.password = '';
+  return redactText(parsed.href);
+};
