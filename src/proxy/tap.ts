@@ -29,6 +29,8 @@ export interface CallEnd {
   readonly copyTruncated: boolean;
 }
 
+export type CallLogFields = Readonly<Record<string, unknown>>;
+
 /** One call's observer. */
 export interface CallTap {
   /** Headers to set on the upstream request (W3C trace context of the call's span). */
@@ -40,8 +42,11 @@ export interface CallTap {
   /** Upstream response bytes as received (before any client-facing filter). */
   responseBody(chunk: Uint8Array, at: number): void;
   clientFirstByte(at: number): void;
-  /** Returns fields to merge into the request's log line (the call's GenAI facts), if any. */
-  end(result: CallEnd): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Returns fields to merge into the request's log line (the call's GenAI facts), if any. May return a promise
+   * when the copy still has to drain (e.g. an async decompressor); the core awaits it off the forwarding path.
+   */
+  end(result: CallEnd): CallLogFields | Promise<CallLogFields | undefined> | undefined;
 }
 
 /** Opens a tap per call, or returns undefined when nothing wants to observe this call. */
