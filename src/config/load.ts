@@ -1,0 +1,171 @@
+/**
+ * Builds the frozen runtime configuration from, in rising precedence: defaults, the YAML file, env, flags.
+ * Every problem is reported with its key path, the bad value and what is allowed; nothing starts on error.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { LlmtapError } from '../errors.ts';
+import { builtinRoutes } from './builtin-routes.ts';
+import { configSchema, type FileConfig, type RouteConfig } from './schema.ts';
+
+export interface CliOptions {
+  readonly config?: string | undefined;
+  readonly listen?: string | undefined;
+  readonly admin?: string | undefined;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface Config extends Omit<FileConfig, 'routes'> {
+  /** Built-in routes merged with the file's (a file route with a built-in prefix replaces it), longest prefix first. */
+  readonly routes: readonly RouteConfig[];
+  /** False when `LLMTAP_TELEMETRY=off`: forwarding only, no tap, no parsing, no export. */
+  readonly telemetry: boolean;
+  /** Where the file came from, for the start-up banner. */
+  readonly source: string;
+}
+
+const describeValue = (value: unknown): string => {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
+
+const valueAt = (root: unknown, path: readonly PropertyKey[]): unknown => {
+  let current = root;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+};
+
+const formatPath = (path: readonly PropertyKey[]): string =>
+  path.length === 0
+    ? '(top level)'
+    : path
+        .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`))
+        .join('');
+
+/** One line per issue: `routes[0].upstream: expected an http:// or https:// URL (got "ftp://x")`. */
+export const formatIssues = (issues: readonly z.core.$ZodIssue[], input: unknown, origin: string): string =>
+  issues
+    .map((issue) => {
+      const got =
+        issue.code === 'unrecognized_keys'
+          ? `unknown key(s) ${issue.keys.join(', ')}`
+          : `got ${describeValue(valueAt(input, issue.path))}`;
+      return `  ${origin} ${formatPath(issue.path)}: ${issue.message} (${got})`;
+    })
+    .join('\n');
+
+/** Parses `30s`, `500ms`, `2m`, `1h`; a bare number means seconds (as Kubernetes grace periods do). */
+export const parseDuration = (text: string): number | undefined => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!match?.[1]) return undefined;
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
+  return Math.round(Number(match[1]) * factor);
+};
+
+const readConfigFile = (path: string): unknown => {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new LlmtapError(
+      'LLMTAP_CONFIG_INVALID',
+      `cannot read config file ${path}: ${(error as Error).message}`,
+    );
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (error) {
+    throw new LlmtapError(
+      'LLMTAP_CONFIG_INVALID',
+      `config file ${path} is not valid YAML: ${(error as Error).message}`,
+    );
+  }
+};
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+};
+
+/**
+ * Loads and validates the configuration. `knownProviders` are the adapter ids; a route naming another id is an
+ * error that lists them.
+ */
+export const loadConfig = (options: CliOptions, env: Env, knownProviders: readonly string[]): Config => {
+  const path = options.config ?? env.LLMTAP_CONFIG;
+  const fileInput = path === undefined || path === '' ? {} : readConfigFile(path);
+  const origin = path ? `${path}:` : 'config:';
+  if (typeof fileInput !== 'object' || fileInput === null || Array.isArray(fileInput)) {
+    throw new LlmtapError('LLMTAP_CONFIG_INVALID', `${origin} the config file must be a YAML mapping`);
+  }
+  const input: Record<string, unknown> = { ...(fileInput as Record<string, unknown>) };
+  const overrides: [string, string | undefined][] = [
+    ['listen', options.listen ?? env.LLMTAP_LISTEN],
+    ['admin', options.admin ?? env.LLMTAP_ADMIN_LISTEN],
+    ['logLevel', env.LLMTAP_LOG_LEVEL],
+  ];
+  for (const [key, value] of overrides) if (value !== undefined && value !== '') input[key] = value;
+
+  const problems: string[] = [];
+  if (env.LLMTAP_DRAIN_TIMEOUT !== undefined && env.LLMTAP_DRAIN_TIMEOUT !== '') {
+    const drainMs = parseDuration(env.LLMTAP_DRAIN_TIMEOUT);
+    if (drainMs === undefined) {
+      problems.push(
+        `  env LLMTAP_DRAIN_TIMEOUT: expected a duration like 30s, 500ms or 2m (got ${describeValue(env.LLMTAP_DRAIN_TIMEOUT)})`,
+      );
+    } else {
+      const timeouts = typeof input.timeouts === 'object' && input.timeouts !== null ? input.timeouts : {};
+      input.timeouts = { ...timeouts, drainMs };
+    }
+  }
+  const telemetrySwitch = env.LLMTAP_TELEMETRY ?? 'on';
+  if (!['on', 'off', 'true', 'false', '1', '0'].includes(telemetrySwitch)) {
+    problems.push(`  env LLMTAP_TELEMETRY: expected on or off (got ${describeValue(telemetrySwitch)})`);
+  }
+
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) problems.push(formatIssues(parsed.error.issues, input, origin));
+  if (parsed.success) {
+    parsed.data.routes.forEach((route, index) => {
+      if (!knownProviders.includes(route.provider)) {
+        problems.push(
+          `  ${origin} routes[${index}].provider: unknown provider (got ${describeValue(route.provider)}); known: ${knownProviders.join(', ')}`,
+        );
+      }
+    });
+    const seen = new Set<string>();
+    parsed.data.routes.forEach((route, index) => {
+      if (seen.has(route.prefix)) {
+        problems.push(
+          `  ${origin} routes[${index}].prefix: duplicate prefix (got ${describeValue(route.prefix)})`,
+        );
+      }
+      seen.add(route.prefix);
+    });
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new LlmtapError('LLMTAP_CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`);
+  }
+
+  const fileRoutes = parsed.data.routes;
+  const fileRoutePrefixes = new Set(fileRoutes.map((route) => route.prefix));
+  const routes = [
+    ...builtinRoutes.filter((route) => !fileRoutePrefixes.has(route.prefix)),
+    ...fileRoutes,
+  ].sort((a, b) => b.prefix.length - a.prefix.length);
+  return deepFreeze({
+    ...parsed.data,
+    routes,
+    telemetry: !['off', 'false', '0'].includes(telemetrySwitch),
+    source: path ? path : 'built-in defaults',
+  });
+};

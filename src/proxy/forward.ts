@@ -1,0 +1,341 @@
+/**
+ * Forwards one request to its upstream with undici's dispatch API and streams the answer back byte for byte,
+ * with backpressure (a slow client pauses the upstream) and cancellation (a client that goes away aborts
+ * the upstream at once). Observers get a copy through the tap; they can never fail or slow the call.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { ProviderAdapter, ResponseFilter } from '../adapter.ts';
+import type { Limits, Timeouts } from '../config/schema.ts';
+import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import type { RouteMatch } from './router.ts';
+import { type CallContext, type CallTap, now, type TapFactory } from './tap.ts';
+import { guardTap } from './tap-guard.ts';
+import { planUsageInjection } from './usage-injection.ts';
+
+export interface ForwarderOptions {
+  readonly dispatcher: Dispatcher;
+  readonly tapFactory: TapFactory | undefined;
+  readonly adapterFor: (match: RouteMatch) => ProviderAdapter | undefined;
+  readonly limits: Limits;
+  readonly timeouts: Timeouts;
+  readonly logger: Logger;
+  /** Called when an observer throws; the call goes on without it. */
+  readonly onTapError: (error: unknown) => void;
+  /** True once SIGTERM arrived: responses ask clients to close their connections. */
+  readonly draining: () => boolean;
+}
+
+/** Request bodies up to this size are read whole before dispatch: one write upstream, cheaper than a stream. */
+const bufferBodyBelow = 256 * 1024;
+
+const dropForFilteredResponse: ReadonlySet<string> = new Set(['content-length']);
+const dropAcceptEncoding: ReadonlySet<string> = new Set(['accept-encoding']);
+
+const transportCode = (error: Error): string => {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error.name;
+};
+
+const errorCodeFor = (transport: string): ErrorCode => {
+  switch (transport) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'LLMTAP_UPSTREAM_TIMEOUT';
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ECONNRESET':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return 'LLMTAP_UPSTREAM_CONNECT';
+    default:
+      return 'LLMTAP_UPSTREAM_ERROR';
+  }
+};
+
+/** Reads a request body whole (the caller checked its declared length). Resolves undefined if the client left. */
+const readBody = (req: IncomingMessage, expected: number): Promise<Buffer | undefined> =>
+  new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)));
+    req.once('error', () => resolve(undefined));
+    req.once('close', () => {
+      if (!req.complete) resolve(undefined);
+    });
+    if (expected === 0) req.resume();
+  });
+
+export type Forwarder = (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => void;
+
+export const createForwarder = (options: ForwarderOptions): Forwarder => {
+  const { dispatcher, logger, limits, timeouts } = options;
+
+  return (req, res, match) => {
+    const start = now();
+    const { route, upstreamPath, search } = match;
+    const method = req.method ?? 'GET';
+    const target = { method, path: upstreamPath, query: new URLSearchParams(search) };
+    const context: CallContext = {
+      route: route.config,
+      target,
+      upstreamUrl: new URL(route.origin),
+      requestHeaders: req.headers,
+      start,
+    };
+    let tap: CallTap | undefined;
+    if (options.tapFactory !== undefined) {
+      try {
+        const opened = options.tapFactory.open(context);
+        tap = opened === undefined ? undefined : guardTap(opened, options.onTapError, limits.maxCopyBytes);
+      } catch (error) {
+        options.onTapError(error);
+      }
+    }
+
+    const contentLength = req.headers['content-length'];
+    const declaredLength = contentLength === undefined ? undefined : Number(contentLength);
+    const hasBody =
+      declaredLength !== undefined ? declaredLength > 0 : req.headers['transfer-encoding'] !== undefined;
+    const adapter = tap === undefined ? undefined : options.adapterFor(match);
+    const injection =
+      tap !== undefined && route.config.streamUsage !== 'passthrough' && method === 'POST'
+        ? adapter?.streamUsage
+        : undefined;
+    const bufferWhole =
+      hasBody &&
+      declaredLength !== undefined &&
+      (declaredLength <= bufferBodyBelow || injection !== undefined)
+        ? declaredLength <= Math.max(bufferBodyBelow, injection ? limits.maxInjectBodyBytes : 0)
+        : false;
+
+    const send = (body: Buffer | IncomingMessage | null, filter: ResponseFilter | undefined): void => {
+      const rawHeaders = upstreamRequestHeaders(
+        req.rawHeaders,
+        req.headers.connection,
+        tap?.upstreamHeaders,
+        filter === undefined ? undefined : dropAcceptEncoding,
+      );
+      if (filter !== undefined && body instanceof Buffer) {
+        for (let i = 0; i < rawHeaders.length; i += 2) {
+          if ((rawHeaders[i] as string).toLowerCase() === 'content-length')
+            rawHeaders[i + 1] = String(body.length);
+        }
+      }
+      dispatch(body, rawHeaders, filter);
+    };
+
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let status: number | undefined;
+    let finished = false;
+    let controllerRef: { abort(reason: Error): void; resume(): void; pause(): void } | undefined;
+    let clientGone = false;
+    let firstByteSent = false;
+
+    const logLine = (
+      fields: Readonly<Record<string, unknown>> | undefined,
+      transportError?: string,
+    ): void => {
+      logger.info('request', {
+        method,
+        route: route.config.prefix,
+        path: upstreamPath,
+        upstream: route.address,
+        status: status ?? 0,
+        durationMs: Math.round((now() - start) * 1000) / 1000,
+        bytesIn,
+        bytesOut,
+        ...(transportError === undefined ? {} : { error: transportError }),
+        ...fields,
+      });
+    };
+
+    const endTap = (complete: boolean, transportError?: string): void => {
+      if (finished) return;
+      finished = true;
+      if (tap === undefined) {
+        logLine(undefined, transportError);
+        return;
+      }
+      const result = tap.end({ at: now(), complete, transportError, copyTruncated: false });
+      if (result instanceof Promise) {
+        result.then(
+          (fields) => logLine(fields, transportError),
+          () => logLine(undefined, transportError),
+        );
+      } else {
+        logLine(result, transportError);
+      }
+    };
+
+    const answerError = (code: ErrorCode, message: string, transport: string): void => {
+      if (!res.headersSent && !clientGone) {
+        const body = errorBody(code, message);
+        status = errorCatalogue[code].status;
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        });
+        res.end(body);
+      } else {
+        // Mid-stream failure: the client must see the stream fail, never a clean end.
+        res.destroy();
+      }
+      endTap(false, transport);
+    };
+
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      clientGone = true;
+      controllerRef?.abort(new Error('client disconnected'));
+      endTap(false, 'CLIENT_ABORTED');
+    });
+
+    const dispatch = (
+      body: Buffer | IncomingMessage | null,
+      rawHeaders: string[],
+      filter: ResponseFilter | undefined,
+    ): void => {
+      if (clientGone) return;
+      let resumeOnDrain: (() => void) | undefined;
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(controller) {
+          controllerRef = controller;
+          if (clientGone) controller.abort(new Error('client disconnected'));
+        },
+        onBodySent(chunk) {
+          bytesIn += chunk.length;
+          tap?.requestBody(chunk);
+        },
+        onRequestSent() {
+          tap?.requestEnd();
+          tap?.upstreamRequestSent(now());
+        },
+        onResponseStart(controller, statusCode, _headers, statusMessage) {
+          status = statusCode;
+          const at = now();
+          const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];
+          const { headers: out, lowerCased } = clientResponseHeaders(
+            raw,
+            filter === undefined ? undefined : dropForFilteredResponse,
+          );
+          if (filter !== undefined && (statusCode !== 200 || lowerCased['content-encoding'] !== undefined)) {
+            // The filter only understands an uncompressed success stream; anything else passes untouched.
+            filter = undefined;
+            const again = clientResponseHeaders(raw);
+            out.length = 0;
+            out.push(...again.headers);
+          }
+          if (options.draining()) out.push('connection', 'close');
+          tap?.responseHead(statusCode, lowerCased, at);
+          if (statusMessage !== undefined && statusMessage !== '') res.statusMessage = statusMessage;
+          res.writeHead(statusCode, out);
+          // Flush the head now: the first model token may be seconds away.
+          res.flushHeaders();
+        },
+        onResponseData(controller, chunk) {
+          const at = now();
+          let ok: boolean;
+          if (filter === undefined) {
+            ok = res.write(chunk);
+            bytesOut += chunk.length;
+          } else {
+            const out = filter.push(chunk);
+            ok = out.length === 0 ? true : res.write(out);
+            bytesOut += out.length;
+          }
+          if (!firstByteSent && bytesOut > 0) {
+            firstByteSent = true;
+            tap?.clientFirstByte(at);
+          }
+          tap?.responseBody(chunk, at);
+          if (!ok) {
+            controller.pause();
+            resumeOnDrain ??= () => controller.resume();
+            res.once('drain', resumeOnDrain);
+          }
+        },
+        onResponseEnd() {
+          if (filter !== undefined) {
+            const tail = filter.flush();
+            if (tail.length > 0) {
+              res.write(tail);
+              bytesOut += tail.length;
+            }
+          }
+          res.end(() => endTap(true));
+        },
+        onResponseError(_controller, error) {
+          if (clientGone) return;
+          const transport = transportCode(error);
+          logger.warn('upstream error', {
+            route: route.config.prefix,
+            upstream: route.address,
+            code: transport,
+          });
+          answerError(errorCodeFor(transport), `upstream ${route.address}: ${error.message}`, transport);
+        },
+      };
+      dispatcher.dispatch(
+        {
+          origin: route.origin,
+          path: upstreamPath + search,
+          method,
+          headers: rawHeaders,
+          body,
+          headersTimeout: timeouts.upstreamHeadersMs,
+          bodyTimeout: route.config.idleTimeoutMs ?? timeouts.idleMs,
+          // Never follow redirects: the client gets the 3xx as the upstream sent it.
+          maxRedirections: 0,
+        } as Dispatcher.DispatchOptions,
+        handler,
+      );
+    };
+
+    if (!hasBody) {
+      tap?.requestEnd();
+      send(null, undefined);
+      return;
+    }
+    if (!bufferWhole) {
+      send(req, undefined);
+      return;
+    }
+    readBody(req, declaredLength ?? 0).then((body) => {
+      if (body === undefined || clientGone) return;
+      const plan = injection === undefined ? undefined : planUsageInjection(body, injection);
+      if (plan === undefined) {
+        send(body, undefined);
+        return;
+      }
+      // The tap must see what the client sent, not the patched body.
+      tap?.requestBody(body);
+      const patchedTap = tap;
+      if (patchedTap !== undefined) tap = withoutRequestCopy(patchedTap);
+      send(plan.body, plan.filter);
+    }, options.onTapError);
+  };
+};
+
+/** After the tap got the original request body, ignore undici's copy of the patched one. */
+const withoutRequestCopy = (tap: CallTap): CallTap => ({
+  upstreamHeaders: tap.upstreamHeaders,
+  requestBody: () => {},
+  requestEnd: () => tap.requestEnd(),
+  upstreamRequestSent: (at) => tap.upstreamRequestSent(at),
+  responseHead: (status, headers, at) => tap.responseHead(status, headers, at),
+  responseBody: (chunk, at) => tap.responseBody(chunk, at),
+  clientFirstByte: (at) => tap.clientFirstByte(at),
+  end: (result) => tap.end(result),
+});

@@ -1,0 +1,77 @@
+/**
+ * Header handling for a transparent proxy (RFC 9110 §7.6.1): hop-by-hop headers and those named in
+ * `Connection` are dropped, everything else passes byte for byte in its original order and casing.
+ * `Host` is left to the upstream client (set from the route's origin); no `X-Forwarded-*` is added.
+ */
+
+const hopByHop: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Request headers that must not be forwarded as sent (the upstream client sets its own). */
+const requestOnly: ReadonlySet<string> = new Set(['host', 'expect']);
+
+const connectionTokens = (value: string | undefined): ReadonlySet<string> | undefined => {
+  if (value === undefined) return undefined;
+  const tokens = value
+    .split(',')
+    .map((token) => token.trim().toLowerCase())
+    .filter((token) => token !== '' && token !== 'close' && token !== 'keep-alive');
+  return tokens.length === 0 ? undefined : new Set(tokens);
+};
+
+/**
+ * Upstream request headers as a flat `[name, value, …]` list from the client's raw headers.
+ * `extra` (trace context) replaces any client header of the same name; `drop` removes more names.
+ */
+export const upstreamRequestHeaders = (
+  rawHeaders: readonly string[],
+  connection: string | undefined,
+  extra: Readonly<Record<string, string>> | undefined,
+  drop?: ReadonlySet<string>,
+): string[] => {
+  const named = connectionTokens(connection);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || requestOnly.has(lower) || named?.has(lower) || drop?.has(lower)) continue;
+    if (extra !== undefined && Object.hasOwn(extra, lower)) continue;
+    out.push(name, rawHeaders[i + 1] as string);
+  }
+  if (extra !== undefined) for (const name of Object.keys(extra)) out.push(name, extra[name] as string);
+  return out;
+};
+
+/** Client response headers as a flat list from undici's raw header buffers, minus hop-by-hop ones. */
+export const clientResponseHeaders = (
+  raw: readonly (Buffer | string)[],
+  drop?: ReadonlySet<string>,
+): { headers: string[]; lowerCased: Record<string, string> } => {
+  const lowerCased: Record<string, string> = {};
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]?.toString('latin1') ?? '';
+    const value = raw[i + 1]?.toString('latin1') ?? '';
+    const lower = name.toLowerCase();
+    const previous = lowerCased[lower];
+    lowerCased[lower] = previous === undefined ? value : `${previous}, ${value}`;
+    pairs.push([name, value]);
+  }
+  const named = connectionTokens(lowerCased.connection);
+  const headers: string[] = [];
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || named?.has(lower) || drop?.has(lower)) continue;
+    headers.push(name, value);
+  }
+  return { headers, lowerCased };
+};

@@ -1,0 +1,47 @@
+/**
+ * Streaming-usage injection: when a route's adapter asks for it, the request gets the adapter's patch inserted
+ * right after its opening `{` (no re-serialising: the client's bytes stay as they were around it), and the
+ * client's copy of the response goes through the adapter's filter that removes what the patch added.
+ */
+import type { ResponseFilter, StreamUsageInjection } from '../adapter.ts';
+
+export interface InjectionPlan {
+  readonly body: Buffer;
+  readonly filter: ResponseFilter;
+}
+
+const isSpace = (byte: number | undefined): boolean =>
+  byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+
+/** Quick byte check before any parsing: only bodies that mention `"stream"` can be streaming requests. */
+const streamKey = Buffer.from('"stream"');
+
+export const planUsageInjection = (
+  body: Buffer,
+  injection: StreamUsageInjection,
+): InjectionPlan | undefined => {
+  if (body.indexOf(streamKey) === -1) return undefined;
+  let open = 0;
+  while (open < body.length && isSpace(body[open])) open += 1;
+  if (body[open] !== 0x7b /* { */) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const patch = injection.patchRequest(parsed);
+  if (patch === undefined || patch === '') return undefined;
+  let next = open + 1;
+  while (next < body.length && isSpace(body[next])) next += 1;
+  // An empty object takes the member without the separating comma.
+  const text = body[next] === 0x7d /* } */ ? patch.replace(/,\s*$/, '') : patch;
+  const insert = Buffer.from(text, 'utf8');
+  return {
+    body: Buffer.concat(
+      [body.subarray(0, open + 1), insert, body.subarray(open + 1)],
+      body.length + insert.length,
+    ),
+    filter: injection.createResponseFilter(),
+  };
+};
