@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import httpProxy from 'http-proxy';
+import httpProxyServer from 'http-proxy';
 import { EnvHttpProxyAgent } from 'undici';
 import type { ProviderAdapter } from '../adapter.ts';
 import type { Config } from '../config/load.ts';
@@ -23,6 +23,8 @@ export interface ProxyServerOptions {
   readonly tapFactory?: TapFactory | undefined;
   readonly adapterFor?: ((match: RouteMatch) => ProviderAdapter | undefined) | undefined;
   readonly onTapError?: ((error: unknown) => void) | undefined;
+  /** Egress proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, either case). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 export interface ProxyServer {
@@ -76,7 +78,14 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   const inFlight = new Set<ServerResponse>();
 
   // One pool per upstream origin inside; honours HTTP(S)_PROXY/NO_PROXY like any well-behaved client.
+  const env = options.env ?? {};
+  const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
+  const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
+  const noProxy = env.NO_PROXY ?? env.no_proxy;
   const dispatcher = new EnvHttpProxyAgent({
+    ...(httpProxy ? { httpProxy } : {}),
+    ...(httpsProxy ? { httpsProxy } : {}),
+    ...(noProxy ? { noProxy } : {}),
     connect: { timeout: config.timeouts.connectMs },
     headersTimeout: config.timeouts.upstreamHeadersMs,
     bodyTimeout: config.timeouts.idleMs,
@@ -150,7 +159,7 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   });
 
   // WebSocket (e.g. realtime APIs) passes through untouched and unobserved.
-  const wsProxy = httpProxy.createProxyServer({
+  const wsProxy = httpProxyServer.createProxyServer({
     ws: true,
     changeOrigin: true,
     ignorePath: true,
@@ -196,7 +205,9 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       admin.close();
       admin.closeAllConnections();
       wsProxy.close();
-      await dispatcher.close().catch(() => dispatcher.destroy());
+      const closed = dispatcher.close().catch(() => undefined);
+      const timedOut = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+      if ((await Promise.race([closed.then(() => 'closed'), timedOut])) !== 'closed') await dispatcher.destroy();
       return { cut };
     },
   };

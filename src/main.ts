@@ -1,0 +1,80 @@
+/**
+ * The composition root: config → adapters → telemetry → capture → proxy server. The only module that
+ * knows every layer; everything below it is handed what it needs.
+ */
+import { adapterById, adapterIds } from '../providers/index.ts';
+import { createCaptureTapFactory } from './capture/capture-tap.ts';
+import type { Config } from './config/load.ts';
+import type { Logger } from './log.ts';
+import type { TapFactory } from './proxy/tap.ts';
+import { type ProxyServer, startProxyServer } from './server/proxy-server.ts';
+import { type Telemetry, createTelemetry } from './telemetry/index.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface Llmtap {
+  readonly server: ProxyServer;
+  readonly telemetry: Telemetry | undefined;
+  /** Drain in-flight calls (up to the configured drain timeout), flush telemetry, close listeners. */
+  shutdown(): Promise<{ cut: number }>;
+}
+
+export const knownProviders: readonly string[] = adapterIds;
+
+const truthy = (value: string | undefined): boolean => value !== undefined && /^(true|1|yes|on)$/i.test(value.trim());
+
+/** Starts llmtap in this process with a validated config. */
+export const startLlmtap = async (config: Config, env: Env, logger: Logger, version: string): Promise<Llmtap> => {
+  const telemetry = config.telemetry ? await createTelemetry({ env, logger, version }) : undefined;
+  let tapFactory: TapFactory | undefined;
+  if (telemetry !== undefined) {
+    tapFactory = createCaptureTapFactory({
+      adapterFor: (route) => adapterById(route.provider),
+      observer: telemetry,
+      limits: config.limits,
+      parseOptions: {
+        captureContent: truthy(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT),
+        maxCapturedChars: config.limits.maxCapturedChars,
+      },
+      onError: (stage, error) => telemetry.recordError(stage, error),
+    });
+  }
+  const server = await startProxyServer({
+    config,
+    logger,
+    tapFactory,
+    adapterFor: (match) => adapterById(match.route.config.provider),
+    onTapError: (error) => telemetry?.recordError('observer', error),
+    env,
+  });
+  let shutdown: Promise<{ cut: number }> | undefined;
+  return {
+    server,
+    telemetry,
+    shutdown() {
+      shutdown ??= (async () => {
+        const result = await server.drain(config.timeouts.drainMs);
+        await telemetry?.shutdown();
+        return result;
+      })();
+      return shutdown;
+    },
+  };
+};
+
+/** The human start-up banner: where llmtap listens, what it exports, and its route table. */
+export const banner = (app: Llmtap, config: Config, version: string): string => {
+  const width = Math.max(...config.routes.map((route) => route.prefix.length));
+  const lines = [
+    `llmtap ${version} — config: ${config.source}`,
+    `  data plane  ${app.server.dataUrl}`,
+    `  admin       ${app.server.adminUrl}  (GET /healthz, GET /readyz)`,
+    `  telemetry   ${app.telemetry?.describe() ?? 'off (LLMTAP_TELEMETRY=off): forwarding only'}`,
+    '  routes:',
+    ...config.routes.map(
+      (route) =>
+        `    ${app.server.dataUrl}${route.prefix.padEnd(width)}  →  ${route.upstream}  [${route.provider}]`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+};
