@@ -1,0 +1,289 @@
+/**
+ * Forwarding behaviour of the proxy core on loopback: streaming without buffering, cancellation, error answers,
+ * resets passed on as resets, backpressure, header rules, redirects, drain.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/client.ts';
+import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
+import { startUpstream, type Upstream } from '../helpers/upstream.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+const setup = async (upstream: Upstream, route: Record<string, unknown> = {}): Promise<TestProxy> => {
+  const proxy = await startTestProxy({
+    routes: [{ prefix: '/up', provider: 'openai-compatible', upstream: upstream.url, ...route }],
+  });
+  cleanups.push(async () => {
+    await proxy.drain(500);
+    await upstream.close();
+  });
+  return proxy;
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Opens a request and resolves with the response stream as soon as headers arrive. */
+const open = (url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<IncomingMessage> =>
+  new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+
+describe('streaming', () => {
+  it('delivers every SSE event before the upstream sends the next one', async () => {
+    const sentAt: number[] = [];
+    const upstream = await startUpstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < 6; i += 1) {
+        if (i > 0) await sleep(50);
+        sentAt.push(performance.now());
+        res.write(`data: {"i":${i}}\n\n`);
+      }
+      res.end('data: [DONE]\n\n');
+    });
+    const proxy = await setup(upstream);
+    const res = await open(`${proxy.dataUrl}/up/v1/chat/completions`);
+    const receivedAt: number[] = [];
+    let text = '';
+    for await (const chunk of res) {
+      const piece = (chunk as Buffer).toString();
+      text += piece;
+      for (const _ of piece.matchAll(/"i":\d/g)) receivedAt.push(performance.now());
+    }
+    expect(receivedAt).toHaveLength(6);
+    for (let i = 0; i < 5; i += 1) expect(receivedAt[i]).toBeLessThan(sentAt[i + 1] as number);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('aborts the upstream within 1 s when the client disconnects mid-stream', async () => {
+    let upstreamClosedAt: number | undefined;
+    const upstream = await startUpstream(async (_req, res, raw) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"first":true}\n\n');
+      raw.socket.once('close', () => {
+        upstreamClosedAt = performance.now();
+      });
+      for (let i = 0; i < 200 && !res.destroyed; i += 1) {
+        await sleep(50);
+        res.write('data: {"more":true}\n\n');
+      }
+      res.end();
+    });
+    const proxy = await setup(upstream);
+    const res = await open(`${proxy.dataUrl}/up/v1/chat/completions`);
+    await once(res, 'data');
+    const abortedAt = performance.now();
+    res.destroy();
+    await expect.poll(() => upstreamClosedAt, { timeout: 2000, interval: 20 }).toBeDefined();
+    expect((upstreamClosedAt as number) - abortedAt).toBeLessThan(1000);
+  });
+
+  it('passes a reset in the middle of a stream on as a failure, never as a clean end', async () => {
+    const upstream = await startUpstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"partial":true}\n\n');
+      await sleep(30);
+      res.socket?.destroy();
+    });
+    const proxy = await setup(upstream);
+    const res = await open(`${proxy.dataUrl}/up/v1/chat/completions`);
+    let received = '';
+    const outcome = await new Promise<string>((resolve) => {
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      res.on('end', () => resolve(res.complete ? 'clean end' : 'incomplete end'));
+      res.on('error', () => resolve('error'));
+      res.on('aborted', () => resolve('aborted'));
+    });
+    expect(received).toContain('"partial":true');
+    expect(outcome).not.toBe('clean end');
+    expect(received).not.toContain('[DONE]');
+  });
+
+  it('pauses the upstream instead of buffering when the client does not read', async () => {
+    const total = 64 * 1024 * 1024;
+    const piece = Buffer.alloc(64 * 1024, 97);
+    let written = 0;
+    const upstream = await startUpstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      while (written < total && !res.destroyed) {
+        written += piece.length;
+        if (!res.write(piece)) await once(res, 'drain');
+      }
+      res.end();
+    });
+    const proxy = await setup(upstream);
+    const res = await open(`${proxy.dataUrl}/up/blob`);
+    res.pause();
+    // Wait until the upstream is blocked: nothing more gets written for 300 ms.
+    let last = -1;
+    for (let i = 0; i < 100 && written !== last; i += 1) {
+      last = written;
+      await sleep(300);
+    }
+    expect(written).toBe(last);
+    // Kernel socket buffers on loopback hold a few MiB each way; llmtap itself must hold no more than a chunk.
+    expect(written).toBeLessThan(24 * 1024 * 1024);
+    let received = 0;
+    res.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    res.resume();
+    await once(res, 'end');
+    expect(received).toBe(total);
+  });
+});
+
+describe('errors', () => {
+  it('answers 502 with the JSON error shape when the upstream refuses connections', async () => {
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    closed.close();
+    const proxy = await startTestProxy({
+      routes: [{ prefix: '/down', provider: 'openai', upstream: `http://127.0.0.1:${port}` }],
+    });
+    cleanups.push(() => proxy.drain(200).then(() => undefined));
+    const response = await rawRequest(`${proxy.dataUrl}/down/v1/models`);
+    expect(response.status).toBe(502);
+    const body = JSON.parse(response.body.toString()) as { error: Record<string, unknown> };
+    expect(body.error.type).toBe('llmtap_upstream_error');
+    expect(body.error.code).toBe('LLMTAP_UPSTREAM_CONNECT');
+    expect(String(body.error.message)).toContain('127.0.0.1');
+    expect(proxy.logs.some((line) => line.includes('ECONNREFUSED'))).toBe(true);
+  });
+
+  it('answers 504 when the upstream does not send headers in time', async () => {
+    const upstream = await startUpstream(async () => {
+      // never answers
+    });
+    const proxy = await startTestProxy({
+      routes: [{ prefix: '/slow', provider: 'openai', upstream: upstream.url }],
+      timeouts: { upstreamHeadersMs: 300 },
+    });
+    cleanups.push(async () => {
+      await proxy.drain(200);
+      await upstream.close();
+    });
+    const response = await rawRequest(`${proxy.dataUrl}/slow/v1/chat/completions`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(response.status).toBe(504);
+    expect(JSON.parse(response.body.toString()).error.code).toBe('LLMTAP_UPSTREAM_TIMEOUT');
+  });
+
+  it('answers 404 listing the configured prefixes for an unknown path', async () => {
+    const upstream = await startUpstream((_req, res) => res.end());
+    const proxy = await setup(upstream);
+    const response = await rawRequest(`${proxy.dataUrl}/nope/v1/chat/completions`);
+    expect(response.status).toBe(404);
+    const body = JSON.parse(response.body.toString()) as { error: { code: string; prefixes: string[] } };
+    expect(body.error.code).toBe('LLMTAP_NO_ROUTE');
+    expect(body.error.prefixes).toContain('/up');
+    expect(body.error.prefixes).toContain('/openai');
+    expect(upstream.received).toHaveLength(0);
+  });
+});
+
+describe('transparency rules', () => {
+  it('drops hop-by-hop headers both ways, keeps credentials for the upstream only, adds no X-Forwarded-*', async () => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { connection: 'x-upstream-hop', 'x-upstream-hop': '1', 'x-end-to-end': 'kept' });
+      res.end('ok');
+    });
+    const proxy = await setup(upstream);
+    const response = await rawRequest(`${proxy.dataUrl}/up/v1/models?limit=2`, {
+      headers: {
+        authorization: 'Bearer sk-test-canary-1234567890',
+        connection: 'x-client-hop',
+        'x-client-hop': '1',
+        'proxy-authorization': 'Basic Zm9vOmJhcg==',
+        'x-custom': 'same',
+      },
+    });
+    const received = upstream.received[0];
+    expect(received?.url).toBe('/v1/models?limit=2');
+    expect(received?.headers.authorization).toBe('Bearer sk-test-canary-1234567890');
+    expect(received?.headers['x-custom']).toBe('same');
+    expect(received?.headers['x-client-hop']).toBeUndefined();
+    expect(received?.headers['proxy-authorization']).toBeUndefined();
+    expect(Object.keys(received?.headers ?? {}).some((name) => name.startsWith('x-forwarded'))).toBe(false);
+    expect(response.headers['x-end-to-end']).toBe('kept');
+    expect(response.headers['x-upstream-hop']).toBeUndefined();
+    expect(proxy.logs.join('\n')).not.toContain('sk-test-canary');
+  });
+
+  it('passes redirects to the client instead of following them', async () => {
+    const upstream = await startUpstream((req, res) => {
+      res.writeHead(307, { location: `/elsewhere${req.url}` });
+      res.end();
+    });
+    const proxy = await setup(upstream);
+    const response = await rawRequest(`${proxy.dataUrl}/up/v1/models`);
+    expect(response.status).toBe(307);
+    expect(response.headers.location).toBe('/elsewhere/v1/models');
+    expect(upstream.received).toHaveLength(1);
+  });
+
+  it('routes through HTTP_PROXY for its own upstream connections when configured', async () => {
+    const seen: string[] = [];
+    const egress = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('via egress proxy');
+    });
+    egress.listen(0, '127.0.0.1');
+    await once(egress, 'listening');
+    const egressUrl = `http://127.0.0.1:${(egress.address() as AddressInfo).port}`;
+    const proxy = await startTestProxy(
+      { routes: [{ prefix: '/ext', provider: 'openai', upstream: 'http://llm.example.internal:8080' }] },
+      { env: { HTTP_PROXY: egressUrl } },
+    );
+    cleanups.push(async () => {
+      await proxy.drain(200);
+      egress.closeAllConnections();
+      egress.close();
+    });
+    const response = await rawRequest(`${proxy.dataUrl}/ext/v1/models`);
+    expect(response.body.toString()).toBe('via egress proxy');
+    expect(seen).toEqual(['http://llm.example.internal:8080/v1/models']);
+  });
+});
+
+describe('drain', () => {
+  it('turns readiness to 503 at once, lets the in-flight stream finish, then stops', async () => {
+    const upstream = await startUpstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < 5; i += 1) {
+        res.write(`data: {"i":${i}}\n\n`);
+        await sleep(60);
+      }
+      res.end('data: [DONE]\n\n');
+    });
+    const proxy = await setup(upstream);
+    expect((await rawRequest(`${proxy.adminUrl}/readyz`)).status).toBe(200);
+    const res = await open(`${proxy.dataUrl}/up/v1/chat/completions`);
+    let text = '';
+    res.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const ended = once(res, 'end');
+    const drained = proxy.drain(5000);
+    const readiness = await rawRequest(`${proxy.adminUrl}/readyz`).catch(() => undefined);
+    expect(readiness?.status).toBe(503);
+    await ended;
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect((await drained).cut).toBe(0);
+    await expect(rawRequest(`${proxy.dataUrl}/up/v1/models`)).rejects.toThrow();
+  });
+});
