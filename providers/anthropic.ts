@@ -1,0 +1,293 @@
+/**
+ * Anthropic Messages (`/v1/messages`, JSON or SSE), `count_tokens` (not a generation) and the legacy
+ * `/v1/complete`. Anthropic's `input_tokens` excludes cache reads and writes; semconv input includes
+ * them, so they are added. Stream usage: `message_start` then cumulative `message_delta` (present fields
+ * override).
+ */
+import type {
+  Frame,
+  Framing,
+  OutputSignal,
+  ParsedRequest,
+  ParsedResponse,
+  ParseOptions,
+  ProviderAdapter,
+  ResponseHead,
+  ResponseParser,
+} from '../src/adapter.ts';
+import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
+import type { CapturedContent, Operation, RequestFacts, RequestParams } from '../src/record.ts';
+import {
+  API,
+  apiOf,
+  arr,
+  contentTypeIs,
+  count,
+  definedOnly,
+  type Json,
+  num,
+  obj,
+  stopSequences,
+  str,
+  sumKnown,
+  trimPath,
+  type WithApi,
+} from './common.ts';
+import {
+  ContentBudget,
+  captured,
+  jsonText,
+  type Message,
+  type Part,
+  StreamedText,
+  textPart,
+} from './content.ts';
+import { ResponseState } from './state.ts';
+
+const operationOf = (path: string): Operation | undefined => {
+  const bare = trimPath(path);
+  if (bare.endsWith('/messages/count_tokens')) return 'count_tokens';
+  if (bare.endsWith('/messages')) return 'chat';
+  if (bare.endsWith('/complete')) return 'text_completion';
+  return undefined;
+};
+
+export const anthropicParams = (body: Json): RequestParams =>
+  definedOnly<RequestParams>({
+    temperature: num(body.temperature),
+    topP: num(body.top_p),
+    topK: num(body.top_k),
+    maxTokens: count(body.max_tokens) ?? count(body.max_tokens_to_sample),
+    stopSequences: stopSequences(body.stop_sequences),
+  });
+
+/** Anthropic content blocks → semconv parts. */
+export const anthropicParts = (budget: ContentBudget, content: unknown): Part[] => {
+  if (typeof content === 'string') return [textPart(budget, content)];
+  const parts: Part[] = [];
+  for (const item of arr(content) ?? []) {
+    const block = obj(item);
+    const type = str(block?.type) ?? 'unknown';
+    if (block === undefined) continue;
+    if (type === 'text' && typeof block.text === 'string') parts.push(textPart(budget, block.text));
+    else if (type === 'thinking' && typeof block.thinking === 'string') {
+      parts.push({ type: 'reasoning', content: budget.take(block.thinking) });
+    } else if (type === 'tool_use' || type === 'server_tool_use') {
+      parts.push(
+        definedOnly<Part>({
+          type: 'tool_call',
+          id: str(block.id),
+          name: str(block.name),
+          arguments: jsonText(budget, block.input),
+        }),
+      );
+    } else if (type === 'tool_result') {
+      parts.push(
+        definedOnly<Part>({
+          type: 'tool_call_response',
+          id: str(block.tool_use_id),
+          response: jsonText(budget, block.content),
+        }),
+      );
+    } else if (type === 'image' || type === 'document') {
+      parts.push({ type: 'blob', modality: type === 'image' ? 'image' : 'document' });
+    } else parts.push({ type });
+  }
+  return parts;
+};
+
+export const anthropicInput = (body: Json, options: ParseOptions): CapturedContent => {
+  const budget = new ContentBudget(options.maxCapturedChars);
+  const messages: Message[] = [];
+  for (const item of arr(body.messages) ?? []) {
+    const message = obj(item);
+    if (message !== undefined) {
+      messages.push({ role: str(message.role) ?? 'user', parts: anthropicParts(budget, message.content) });
+    }
+  }
+  if (messages.length === 0 && typeof body.prompt === 'string') {
+    messages.push({ role: 'user', parts: [textPart(budget, body.prompt)] });
+  }
+  const system = body.system === undefined ? undefined : anthropicParts(budget, body.system);
+  return captured(budget, { inputMessages: messages, systemInstructions: system });
+};
+
+/** Reads an Anthropic usage object; fields absent here leave earlier values (message_delta overrides). */
+export const readAnthropicUsage = (state: ResponseState, usage: Json, raw: AnthropicRawUsage): void => {
+  raw.input = count(usage.input_tokens) ?? raw.input;
+  raw.cacheRead = count(usage.cache_read_input_tokens) ?? raw.cacheRead;
+  raw.cacheCreation = count(usage.cache_creation_input_tokens) ?? raw.cacheCreation;
+  state.outputTokens = count(usage.output_tokens) ?? state.outputTokens;
+  state.reasoningOutputTokens =
+    count(obj(usage.output_tokens_details)?.thinking_tokens) ?? state.reasoningOutputTokens;
+  state.inputTokens = sumKnown(raw.input, raw.cacheRead, raw.cacheCreation);
+  state.cacheReadInputTokens = raw.cacheRead;
+  state.cacheCreationInputTokens = raw.cacheCreation;
+};
+
+export interface AnthropicRawUsage {
+  input: number | undefined;
+  cacheRead: number | undefined;
+  cacheCreation: number | undefined;
+}
+
+/** Reads one Anthropic stream event (also used for Bedrock InvokeModel streams of Claude models). */
+export class AnthropicEvents {
+  readonly raw: AnthropicRawUsage = { input: undefined, cacheRead: undefined, cacheCreation: undefined };
+  readonly #state: ResponseState;
+  readonly #text: StreamedText | undefined;
+
+  constructor(state: ResponseState, text: StreamedText | undefined) {
+    this.#state = state;
+    this.#text = text;
+  }
+
+  /** `type` is the SSE event name, or undefined to sniff it from the payload. */
+  push(type: string | undefined, text: string, signal: OutputSignal): void {
+    const state = this.#state;
+    const kind = type ?? sniff(text);
+    if (kind === 'content_block_delta') {
+      signal.output();
+      if (this.#text !== undefined) {
+        const delta = obj(parseJsonObject(text)?.delta);
+        if (typeof delta?.text === 'string') this.#text.add(0, delta.text);
+      }
+      return;
+    }
+    if (kind === 'message_stop') {
+      state.terminal = true;
+      return;
+    }
+    if (kind !== 'message_start' && kind !== 'message_delta' && kind !== 'error') return;
+    const event = parseJsonObject(text);
+    if (event === undefined) return;
+    if (kind === 'error') {
+      state.streamError(str(obj(event.error)?.type) ?? 'error');
+      return;
+    }
+    if (kind === 'message_start') {
+      const message = obj(event.message);
+      state.responseId ??= str(message?.id);
+      state.responseModel ??= str(message?.model);
+      const usage = obj(message?.usage);
+      if (usage !== undefined) readAnthropicUsage(state, usage, this.raw);
+      return;
+    }
+    state.finish.replace(0, str(obj(event.delta)?.stop_reason));
+    const usage = obj(event.usage);
+    if (usage !== undefined) readAnthropicUsage(state, usage, this.raw);
+  }
+}
+
+const TYPE_PREFIX = '"type":"';
+const sniff = (text: string): string | undefined => {
+  const at = text.indexOf(TYPE_PREFIX);
+  if (at === -1) return undefined;
+  const end = text.indexOf('"', at + TYPE_PREFIX.length);
+  return end === -1 ? undefined : text.slice(at + TYPE_PREFIX.length, end);
+};
+
+/** Reads a complete Messages / complete / count_tokens body. */
+export const readAnthropicBody = (
+  state: ResponseState,
+  body: Json,
+  operation: Operation,
+  budget: ContentBudget | undefined,
+): Message[] | undefined => {
+  state.terminal = true;
+  if (body.type === 'error') {
+    state.streamError(str(obj(body.error)?.type) ?? 'error');
+    return undefined;
+  }
+  // count_tokens only counts: reporting its input_tokens as usage would count tokens never consumed.
+  if (operation === 'count_tokens') return undefined;
+  state.responseId = str(body.id);
+  state.responseModel = str(body.model);
+  state.finish.set(0, str(body.stop_reason));
+  const usage = obj(body.usage);
+  if (usage !== undefined) {
+    readAnthropicUsage(state, usage, { input: undefined, cacheRead: undefined, cacheCreation: undefined });
+  }
+  if (budget === undefined) return undefined;
+  const parts =
+    typeof body.completion === 'string'
+      ? [textPart(budget, body.completion)]
+      : anthropicParts(budget, body.content);
+  return [{ role: 'assistant', parts, finish_reason: str(body.stop_reason) ?? '' }];
+};
+
+class AnthropicParser implements ResponseParser {
+  readonly #state: ResponseState;
+  readonly #operation: Operation;
+  readonly #stream: boolean;
+  readonly #events: AnthropicEvents;
+  readonly #budget: ContentBudget | undefined;
+  readonly #text: StreamedText | undefined;
+  #output: Message[] | undefined;
+
+  constructor(operation: Operation, stream: boolean, head: ResponseHead, budget: ContentBudget | undefined) {
+    this.#state = new ResponseState(head);
+    this.#operation = operation;
+    this.#stream = stream;
+    this.#budget = budget;
+    this.#text = budget === undefined || !stream ? undefined : new StreamedText(budget);
+    this.#events = new AnthropicEvents(this.#state, this.#text);
+  }
+
+  push(frame: Frame, signal: OutputSignal): void {
+    const state = this.#state;
+    if (this.#stream && !state.httpError) {
+      this.#events.push(frame.event, frame.text, signal);
+      return;
+    }
+    const body = parseJsonObject(frame.text);
+    if (state.httpError) {
+      state.terminal = true;
+      state.httpErrorBody(body);
+      return;
+    }
+    if (body === undefined) return;
+    if (body.type !== 'error' && this.#operation !== 'count_tokens') signal.output();
+    this.#output = readAnthropicBody(state, body, this.#operation, this.#budget);
+  }
+
+  finish(): ParsedResponse {
+    if (this.#budget === undefined) return this.#state.result();
+    const output = this.#text?.messages(this.#state.finish.list()) ?? this.#output;
+    return this.#state.result(captured(this.#budget, { outputMessages: output }));
+  }
+}
+
+const anthropicFraming = (request: RequestFacts, head: ResponseHead): Framing => {
+  if (head.status >= 400) return 'json';
+  if (contentTypeIs(head, 'event-stream')) return 'sse';
+  return contentTypeIs(head, 'json') || !request.stream ? 'json' : 'sse';
+};
+
+export const anthropic = defineAdapter({
+  id: 'anthropic',
+  providerName: 'anthropic',
+  operationFor(target) {
+    return target.method.toUpperCase() === 'POST' ? operationOf(target.path) : undefined;
+  },
+  parseRequest(operation, _target, rawBody, options): WithApi<ParsedRequest> {
+    const body = obj(rawBody) ?? {};
+    const facts = {
+      operation,
+      requestModel: str(body.model),
+      stream: body.stream === true && operation !== 'count_tokens',
+      params: operation === 'count_tokens' ? {} : anthropicParams(body),
+      [API]: operation,
+    };
+    return options.captureContent && operation !== 'count_tokens'
+      ? { ...facts, content: anthropicInput(body, options) }
+      : facts;
+  },
+  framing: anthropicFraming,
+  createParser(request, head, options) {
+    const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+    const stream = anthropicFraming(request, head) === 'sse';
+    const operation = (apiOf(request) as Operation | undefined) ?? request.operation;
+    return new AnthropicParser(operation, stream, head, budget);
+  },
+} satisfies ProviderAdapter);

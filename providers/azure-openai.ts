@@ -1,0 +1,23 @@
+/**
+ * Azure OpenAI: the OpenAI dialect on `/openai/deployments/{deployment}/…?api-version=…` (the deployment
+ * name is the request model; the response names the real model) and on the `/openai/v1/…` path.
+ * No usage injection: api-versions before 2024-09-01-preview reject `stream_options`, and `patchRequest`
+ * cannot see the api-version.
+ */
+import { defineAdapter, type ProviderAdapter } from '../src/adapter.ts';
+import { decodeSegment, str, trimPath } from './common.ts';
+import { openAiDialect } from './openai-dialect.ts';
+import { openAiApiFor, parseOpenAiRequest } from './openai-request.ts';
+
+const DEPLOYMENT = /\/openai\/deployments\/([^/]+)\//;
+
+const base = openAiDialect({ id: 'azure-openai', providerName: 'azure.ai.openai', injectUsage: false });
+
+export const azureOpenAi: ProviderAdapter = defineAdapter({
+  ...base,
+  parseRequest(_operation, target, body, options) {
+    const deployment = DEPLOYMENT.exec(trimPath(target.path))?.[1];
+    const model = deployment === undefined ? undefined : str(decodeSegment(deployment));
+    return parseOpenAiRequest(openAiApiFor(target) ?? 'chat', body, options, model);
+  },
+});

@@ -1,0 +1,177 @@
+/**
+ * Small total readers shared by the adapters. Provider bodies are outside input: every field is read through
+ * a type-checking accessor that returns undefined for anything unexpected, so a malformed body can only
+ * make a fact unknown, never throw or invent a value. (Per-frame zod schemas would cost more than the
+ * parse itself on the streaming path; these guards are the validation.)
+ */
+
+export type Json = Record<string, unknown>;
+
+/** Longest model/id/finish-reason string kept: a hostile or broken upstream must not bloat telemetry. */
+export const MAX_FACT_CHARS = 256;
+/** Highest choice index tracked; keeps parser state O(1) whatever `n` the client asked for. */
+export const MAX_CHOICES = 128;
+
+export const obj = (value: unknown): Json | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+
+export const arr = (value: unknown): readonly unknown[] | undefined =>
+  Array.isArray(value) ? value : undefined;
+
+/** A non-empty string, capped to `MAX_FACT_CHARS`. */
+export const str = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.length > 0
+    ? value.length > MAX_FACT_CHARS
+      ? value.slice(0, MAX_FACT_CHARS)
+      : value
+    : undefined;
+
+/** A finite number. */
+export const num = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+
+/** A token count: a finite non-negative integer (Titan sends `28.0`, which is 28). */
+export const count = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+
+export const int = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+
+export const bool = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
+
+/** `a + b + c` where every present term is known; undefined when `a` is unknown (cache terms may be absent). */
+export const sumKnown = (
+  base: number | undefined,
+  ...extra: readonly (number | undefined)[]
+): number | undefined => {
+  if (base === undefined) return undefined;
+  let total = base;
+  for (const value of extra) if (value !== undefined) total += value;
+  return total;
+};
+
+/** Stop sequences: a string or an array of strings. */
+export const stopSequences = (value: unknown): readonly string[] | undefined => {
+  if (typeof value === 'string') return [value];
+  const list = arr(value);
+  if (list === undefined) return undefined;
+  const out: string[] = [];
+  for (const item of list) if (typeof item === 'string') out.push(item);
+  return out.length > 0 ? out : undefined;
+};
+
+const isSpace = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+
+/**
+ * Index of the first character of the value of member `"key"`, searching from `from`, or -1.
+ * A cheap textual check used to skip `JSON.parse` of frames that cannot change any fact. It may find the
+ * key inside nested objects (harmless: the frame is then parsed), and cannot find it inside string values,
+ * where quotes are escaped.
+ */
+const valueStart = (text: string, quotedKey: string, from: number): [number, number] => {
+  let at = text.indexOf(quotedKey, from);
+  while (at !== -1) {
+    let i = at + quotedKey.length;
+    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) === 0x3a /* : */) {
+      i++;
+      while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+      return [i, at];
+    }
+    at = text.indexOf(quotedKey, at + 1);
+  }
+  return [-1, -1];
+};
+
+/** True when some member `"key"` has a value other than `null`. */
+export const hasNonNull = (text: string, quotedKey: string): boolean => {
+  let from = 0;
+  for (;;) {
+    const [value, at] = valueStart(text, quotedKey, from);
+    if (value === -1) return false;
+    if (value < text.length && text.charCodeAt(value) !== 0x6e /* n */) return true;
+    from = at + 1;
+  }
+};
+
+/** True when some member `"key"` has a value that is not null, `""`, `[]` or `{}`. */
+export const hasNonEmpty = (text: string, quotedKey: string): boolean => {
+  let from = 0;
+  for (;;) {
+    const [value, at] = valueStart(text, quotedKey, from);
+    if (value === -1) return false;
+    const first = text.charCodeAt(value);
+    const next = text.charCodeAt(value + 1);
+    const empty =
+      value >= text.length ||
+      first === 0x6e ||
+      (first === 0x22 && next === 0x22) ||
+      (first === 0x5b && next === 0x5d) ||
+      (first === 0x7b && next === 0x7d);
+    if (!empty) return true;
+    from = at + 1;
+  }
+};
+
+/** Records the first non-null finish reason per choice index, bounded by `MAX_CHOICES`. */
+export class FinishReasons {
+  readonly #byIndex: (string | undefined)[] = [];
+
+  set(index: number, reason: string | undefined): void {
+    if (reason === undefined || index < 0 || index >= MAX_CHOICES || !Number.isInteger(index)) return;
+    if (this.#byIndex[index] === undefined) this.#byIndex[index] = reason;
+  }
+
+  /** Overwrites (for APIs whose later events refine the reason). */
+  replace(index: number, reason: string | undefined): void {
+    if (reason === undefined || index < 0 || index >= MAX_CHOICES || !Number.isInteger(index)) return;
+    this.#byIndex[index] = reason;
+  }
+
+  get size(): number {
+    return this.#byIndex.length;
+  }
+
+  list(): readonly string[] {
+    const out: string[] = [];
+    for (const reason of this.#byIndex) if (reason !== undefined) out.push(reason);
+    return out;
+  }
+}
+
+/** `decodeURIComponent` that never throws. */
+export const decodeSegment = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+
+/** The path without a trailing slash (query is separate in `RequestTarget`). */
+export const trimPath = (path: string): string => {
+  const q = path.indexOf('?');
+  const bare = q === -1 ? path : path.slice(0, q);
+  return bare.length > 1 && bare.endsWith('/') ? bare.slice(0, -1) : bare;
+};
+
+/** Copies only the defined members (for `exactOptionalPropertyTypes` records built from optional reads). */
+export const definedOnly = <T extends object>(value: { [K in keyof T]?: T[K] | undefined }): T => {
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) if (member !== undefined) out[key] = member;
+  return out as T;
+};
+
+/**
+ * Which API of the provider a request used (`chat`, `responses`, `converse`…), carried from `parseRequest`
+ * to `createParser` on the parsed request under a symbol, so it stays out of serialized records.
+ */
+export const API: unique symbol = Symbol('llmtap.api');
+
+export type WithApi<T> = T & { readonly [API]?: string };
+
+export const apiOf = (request: object): string | undefined => (request as WithApi<object>)[API];
+
+/** The framing for a response: error bodies are always one JSON body; otherwise by content type. */
+export const contentTypeIs = (head: { readonly contentType: string | undefined }, needle: string): boolean =>
+  head.contentType?.toLowerCase().includes(needle) === true;

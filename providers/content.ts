@@ -1,0 +1,135 @@
+/**
+ * Opt-in content capture in the semconv v1.41.1 message shapes (`gen_ai.input.messages`,
+ * `gen_ai.output.messages`, `gen_ai.system_instructions`), bounded per call by `maxCapturedChars`.
+ * Only used when `options.captureContent` is true; adapters must not copy any text otherwise.
+ */
+import type { CapturedContent } from '../src/record.ts';
+import { arr, obj, str } from './common.ts';
+
+export type Part = Readonly<Record<string, unknown>>;
+
+export interface Message {
+  readonly role: string;
+  readonly parts: Part[];
+  readonly name?: string;
+  finish_reason?: string;
+}
+
+/** Counts captured characters against the per-call cap; text past the cap is cut and flagged. */
+export class ContentBudget {
+  #left: number;
+  truncated = false;
+
+  constructor(max: number) {
+    this.#left = Math.max(0, max);
+  }
+
+  take(text: string): string {
+    if (text.length <= this.#left) {
+      this.#left -= text.length;
+      return text;
+    }
+    this.truncated = true;
+    const kept = text.slice(0, this.#left);
+    this.#left = 0;
+    return kept;
+  }
+
+  get exhausted(): boolean {
+    return this.#left === 0;
+  }
+}
+
+/** Arbitrary JSON (tool arguments, tool results) as budgeted text. */
+export const jsonText = (budget: ContentBudget, value: unknown): string => {
+  if (typeof value === 'string') return budget.take(value);
+  try {
+    return budget.take(JSON.stringify(value) ?? '');
+  } catch {
+    return '';
+  }
+};
+
+export const textPart = (budget: ContentBudget, text: string): Part => ({
+  type: 'text',
+  content: budget.take(text),
+});
+
+/** OpenAI-style `content`: a string or an array of typed parts. */
+export const openAiContentParts = (budget: ContentBudget, content: unknown): Part[] => {
+  if (typeof content === 'string') return [textPart(budget, content)];
+  const parts: Part[] = [];
+  for (const item of arr(content) ?? []) {
+    const part = obj(item);
+    if (part === undefined) continue;
+    const type = str(part.type) ?? 'unknown';
+    if (
+      (type === 'text' || type === 'input_text' || type === 'output_text') &&
+      typeof part.text === 'string'
+    ) {
+      parts.push(textPart(budget, part.text));
+    } else if (type === 'image_url' || type === 'input_image') {
+      // Image bytes/URLs can be huge or signed: record the modality only.
+      parts.push({ type: 'uri', modality: 'image' });
+    } else {
+      parts.push({ type });
+    }
+  }
+  return parts;
+};
+
+/** A plain-text output message. */
+export const textMessage = (role: string, text: string, finishReason?: string): Message => {
+  const message: Message = { role, parts: [{ type: 'text', content: text }] };
+  if (finishReason !== undefined) message.finish_reason = finishReason;
+  return message;
+};
+
+/** Accumulates streamed text per choice index, within the budget. */
+export class StreamedText {
+  readonly #text: string[] = [];
+  readonly budget: ContentBudget;
+
+  constructor(budget: ContentBudget) {
+    this.budget = budget;
+  }
+
+  add(index: number, delta: string): void {
+    if (index < 0 || index >= 128 || delta.length === 0 || this.budget.exhausted) {
+      if (delta.length > 0 && this.budget.exhausted) this.budget.truncated = true;
+      return;
+    }
+    this.#text[index] = (this.#text[index] ?? '') + this.budget.take(delta);
+  }
+
+  messages(finishReasons: readonly string[]): Message[] {
+    const out: Message[] = [];
+    for (let i = 0; i < this.#text.length; i++) {
+      out.push(textMessage('assistant', this.#text[i] ?? '', finishReasons[i] ?? ''));
+    }
+    return out;
+  }
+}
+
+export const captured = (
+  budget: ContentBudget,
+  fields: {
+    inputMessages?: readonly unknown[] | undefined;
+    systemInstructions?: readonly unknown[] | undefined;
+    outputMessages?: readonly unknown[] | undefined;
+  },
+): CapturedContent => {
+  const out: {
+    inputMessages?: readonly unknown[];
+    systemInstructions?: readonly unknown[];
+    outputMessages?: readonly unknown[];
+    truncated?: boolean;
+  } = {};
+  if (fields.inputMessages !== undefined) out.inputMessages = fields.inputMessages;
+  if (fields.systemInstructions !== undefined && fields.systemInstructions.length > 0) {
+    out.systemInstructions = fields.systemInstructions;
+  }
+  if (fields.outputMessages !== undefined) out.outputMessages = fields.outputMessages;
+  if (budget.truncated) out.truncated = true;
+  return out;
+};

@@ -1,0 +1,198 @@
+/**
+ * OpenAI-dialect response parsers for chat completions, legacy completions, embeddings and images:
+ * one JSON body, or an SSE stream of chunks ending in `[DONE]`. Usage is the last non-null `usage`
+ * (the `include_usage` chunk, Mistral's/Together's finish chunk, Groq's `x_groq.usage`).
+ */
+import type { Frame, OutputSignal, ParsedResponse, ResponseHead, ResponseParser } from '../src/adapter.ts';
+import { parseJsonObject } from '../src/adapter.ts';
+import { arr, count, hasNonEmpty, hasNonNull, int, type Json, obj, str } from './common.ts';
+import { type ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
+import type { OpenAiApi } from './openai-request.ts';
+import { codeLike, errorTypeOf, ResponseState } from './state.ts';
+
+/** Reads an OpenAI-style usage object; prompt/completion totals already include cached/reasoning tokens. */
+export const readOpenAiUsage = (state: ResponseState, usage: Json, api: OpenAiApi): void => {
+  if (api === 'images') {
+    // gpt-image-* report `input_tokens`/`output_tokens`; DALL·E reports nothing.
+    state.inputTokens = count(usage.input_tokens) ?? state.inputTokens;
+    state.outputTokens = count(usage.output_tokens) ?? state.outputTokens;
+    return;
+  }
+  state.inputTokens = count(usage.prompt_tokens) ?? state.inputTokens;
+  if (api === 'embeddings') return;
+  state.outputTokens = count(usage.completion_tokens) ?? state.outputTokens;
+  const prompt = obj(usage.prompt_tokens_details);
+  // DeepSeek reports cache hits as `prompt_cache_hit_tokens` (older responses lack the details object).
+  state.cacheReadInputTokens =
+    count(prompt?.cached_tokens) ?? count(usage.prompt_cache_hit_tokens) ?? state.cacheReadInputTokens;
+  state.cacheCreationInputTokens = count(prompt?.cache_write_tokens) ?? state.cacheCreationInputTokens;
+  state.reasoningOutputTokens =
+    count(obj(usage.completion_tokens_details)?.reasoning_tokens) ?? state.reasoningOutputTokens;
+};
+
+/** A chunk or body reporting an error: `{"error":{…}}` (OpenRouter, OpenAI) or vLLM's `{"object":"error"}`. */
+const inlineErrorType = (value: Json): string | undefined | null => {
+  if (obj(value.error) !== undefined) return errorTypeOf(value);
+  if (value.object === 'error') return codeLike(value.type) ?? codeLike(value.code) ?? '_OTHER';
+  return null;
+};
+
+const outputMessages = (budget: ContentBudget, choices: readonly unknown[]): Message[] => {
+  const out: Message[] = [];
+  for (const item of choices) {
+    const choice = obj(item);
+    if (choice === undefined) continue;
+    const message = obj(choice.message);
+    const parts: Part[] = [];
+    const text = typeof message?.content === 'string' ? message.content : str(choice.text);
+    if (text !== undefined) parts.push({ type: 'text', content: budget.take(text) });
+    for (const call of arr(message?.tool_calls) ?? []) {
+      const fn = obj(obj(call)?.function);
+      parts.push({
+        type: 'tool_call',
+        id: str(obj(call)?.id) ?? '',
+        name: str(fn?.name) ?? '',
+        arguments: jsonText(budget, fn?.arguments ?? ''),
+      });
+    }
+    out.push({
+      role: str(message?.role) ?? 'assistant',
+      parts,
+      finish_reason: str(choice.finish_reason) ?? '',
+    });
+  }
+  return out;
+};
+
+/** One JSON body (any API except Responses). */
+export class OpenAiJsonParser implements ResponseParser {
+  readonly #state: ResponseState;
+  readonly #api: OpenAiApi;
+  readonly #budget: ContentBudget | undefined;
+  #output: Message[] | undefined;
+
+  constructor(api: OpenAiApi, head: ResponseHead, budget: ContentBudget | undefined) {
+    this.#api = api;
+    this.#state = new ResponseState(head);
+    this.#budget = budget;
+  }
+
+  push(frame: Frame, signal: OutputSignal): void {
+    const state = this.#state;
+    const body = parseJsonObject(frame.text);
+    state.terminal = true;
+    if (state.httpError) {
+      state.httpErrorBody(body);
+      return;
+    }
+    if (body === undefined) return;
+    const errorType = inlineErrorType(body);
+    if (errorType !== null) {
+      state.streamError(errorType);
+      return;
+    }
+    state.responseId = str(body.id);
+    state.responseModel = str(body.model);
+    const choices = arr(body.choices) ?? [];
+    choices.forEach((item, position) => {
+      const choice = obj(item);
+      state.finish.set(int(choice?.index) ?? position, str(choice?.finish_reason));
+    });
+    const usage = obj(body.usage);
+    if (usage !== undefined) readOpenAiUsage(state, usage, this.#api);
+    if (choices.length > 0 || arr(body.data) !== undefined) signal.output();
+    if (this.#budget !== undefined && choices.length > 0)
+      this.#output = outputMessages(this.#budget, choices);
+  }
+
+  finish(): ParsedResponse {
+    if (this.#budget === undefined) return this.#state.result();
+    return this.#state.result(captured(this.#budget, { outputMessages: this.#output }));
+  }
+}
+
+const DONE = '[DONE]';
+
+/** The SSE chunk stream of chat or legacy completions. */
+export class OpenAiStreamParser implements ResponseParser {
+  readonly #state: ResponseState;
+  readonly #api: OpenAiApi;
+  readonly #text: StreamedText | undefined;
+  /** Chunks parsed while id/model are still unknown (Azure's first chunk has neither), bounded. */
+  #headParses = 0;
+  #sawDone = false;
+
+  constructor(api: OpenAiApi, head: ResponseHead, budget: ContentBudget | undefined) {
+    this.#api = api;
+    this.#state = new ResponseState(head);
+    this.#text = budget === undefined ? undefined : new StreamedText(budget);
+  }
+
+  #isOutput(text: string): boolean {
+    if (this.#api === 'completions') return hasNonEmpty(text, '"text"');
+    return (
+      hasNonEmpty(text, '"content"') ||
+      hasNonEmpty(text, '"tool_calls"') ||
+      hasNonEmpty(text, '"reasoning_content"') ||
+      hasNonEmpty(text, '"reasoning"') ||
+      hasNonEmpty(text, '"refusal"')
+    );
+  }
+
+  push(frame: Frame, signal: OutputSignal): void {
+    const state = this.#state;
+    const text = frame.text;
+    if (frame.event === 'error') {
+      state.streamError(errorTypeOf(parseJsonObject(text)));
+      return;
+    }
+    if (text === DONE) {
+      this.#sawDone = true;
+      state.terminal = true;
+      return;
+    }
+    if (this.#isOutput(text)) signal.output();
+    const needHead =
+      (state.responseId === undefined || state.responseModel === undefined) && this.#headParses < 16;
+    // Pure content deltas change no fact: skip their JSON.parse unless content capture is on.
+    if (
+      !needHead &&
+      this.#text === undefined &&
+      !hasNonNull(text, '"finish_reason"') &&
+      !hasNonNull(text, '"usage"') &&
+      !text.includes('"error"')
+    ) {
+      return;
+    }
+    const chunk = parseJsonObject(text);
+    if (chunk === undefined) return;
+    if (needHead) this.#headParses++;
+    const errorType = inlineErrorType(chunk);
+    if (errorType !== null) state.streamError(errorType);
+    state.responseId ??= str(chunk.id);
+    state.responseModel ??= str(chunk.model);
+    const choices = arr(chunk.choices);
+    if (choices !== undefined) {
+      for (let position = 0; position < choices.length; position++) {
+        const choice = obj(choices[position]);
+        if (choice === undefined) continue;
+        const index = int(choice.index) ?? position;
+        state.finish.set(index, str(choice.finish_reason));
+        if (this.#text !== undefined) {
+          const delta = this.#api === 'completions' ? choice.text : obj(choice.delta)?.content;
+          if (typeof delta === 'string') this.#text.add(index, delta);
+        }
+      }
+    }
+    const usage = obj(chunk.usage) ?? obj(obj(chunk.x_groq)?.usage);
+    if (usage !== undefined) readOpenAiUsage(state, usage, this.#api);
+  }
+
+  finish(complete: boolean): ParsedResponse {
+    // Servers that omit `[DONE]` still end a clean body after every choice finished.
+    if (!this.#sawDone && complete && this.#state.finish.size > 0) this.#state.terminal = true;
+    if (this.#text === undefined) return this.#state.result();
+    const messages = this.#text.messages(this.#state.finish.list());
+    return this.#state.result(captured(this.#text.budget, { outputMessages: messages }));
+  }
+}

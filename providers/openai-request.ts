@@ -1,0 +1,211 @@
+/**
+ * OpenAI-dialect requests: which API a path is, and the request facts (model, stream, parameters) and
+ * optional input content from its JSON body. Shared by every OpenAI-compatible vendor.
+ */
+import type { ParsedRequest, ParseOptions, RequestTarget } from '../src/adapter.ts';
+import type { Operation, RequestParams } from '../src/record.ts';
+import {
+  API,
+  arr,
+  count,
+  definedOnly,
+  type Json,
+  num,
+  obj,
+  stopSequences,
+  str,
+  trimPath,
+  type WithApi,
+} from './common.ts';
+import {
+  ContentBudget,
+  captured,
+  jsonText,
+  type Message,
+  openAiContentParts,
+  type Part,
+  textPart,
+} from './content.ts';
+
+export type OpenAiApi = 'chat' | 'completions' | 'embeddings' | 'responses' | 'images';
+
+const OPERATION: Readonly<Record<OpenAiApi, Operation>> = {
+  chat: 'chat',
+  completions: 'text_completion',
+  embeddings: 'embeddings',
+  responses: 'chat',
+  images: 'image_generation',
+};
+
+/** The API a path addresses, by its suffix, so any base path (`/v1`, `/openai/v1`, `/api/v1`…) works. */
+export const openAiApiFor = (target: RequestTarget): OpenAiApi | undefined => {
+  if (target.method.toUpperCase() !== 'POST') return undefined;
+  const path = trimPath(target.path);
+  if (path.endsWith('/chat/completions')) return 'chat';
+  if (path.endsWith('/completions')) return 'completions';
+  if (path.endsWith('/embeddings')) return 'embeddings';
+  if (path.endsWith('/responses')) return 'responses';
+  if (/\/images\/(generations|edits|variations)$/.test(path)) return 'images';
+  return undefined;
+};
+
+export const operationOf = (api: OpenAiApi): Operation => OPERATION[api];
+
+const outputTypeOf = (format: unknown): string | undefined => {
+  const type = str(obj(format)?.type);
+  if (type === undefined) return undefined;
+  if (type === 'json_object' || type === 'json_schema') return 'json';
+  return type === 'text' ? 'text' : undefined;
+};
+
+export const openAiParams = (api: OpenAiApi, body: Json): RequestParams => {
+  if (api === 'embeddings') {
+    const format = str(body.encoding_format);
+    return definedOnly<RequestParams>({ encodingFormats: format === undefined ? undefined : [format] });
+  }
+  if (api === 'images') {
+    return definedOnly<RequestParams>({ choiceCount: count(body.n), outputType: 'image' });
+  }
+  if (api === 'responses') {
+    return definedOnly<RequestParams>({
+      temperature: num(body.temperature),
+      topP: num(body.top_p),
+      maxTokens: count(body.max_output_tokens),
+      outputType: outputTypeOf(obj(body.text)?.format),
+    });
+  }
+  return definedOnly<RequestParams>({
+    temperature: num(body.temperature),
+    topP: num(body.top_p),
+    topK: num(body.top_k),
+    maxTokens: count(body.max_completion_tokens) ?? count(body.max_tokens),
+    seed: num(body.seed),
+    stopSequences: stopSequences(body.stop),
+    frequencyPenalty: num(body.frequency_penalty),
+    presencePenalty: num(body.presence_penalty),
+    choiceCount: count(body.n),
+    outputType: outputTypeOf(body.response_format),
+  });
+};
+
+const toolCallParts = (budget: ContentBudget, toolCalls: unknown): Part[] => {
+  const parts: Part[] = [];
+  for (const item of arr(toolCalls) ?? []) {
+    const call = obj(item);
+    const fn = obj(call?.function);
+    if (call === undefined) continue;
+    parts.push(
+      definedOnly<Part>({
+        type: 'tool_call',
+        id: str(call.id),
+        name: str(fn?.name) ?? str(call.type),
+        arguments: fn?.arguments === undefined ? undefined : jsonText(budget, fn.arguments),
+      }),
+    );
+  }
+  return parts;
+};
+
+/** Chat `messages` → semconv input messages (system messages stay in the history, per semconv). */
+export const chatMessages = (budget: ContentBudget, messages: unknown): Message[] => {
+  const out: Message[] = [];
+  for (const item of arr(messages) ?? []) {
+    const message = obj(item);
+    if (message === undefined) continue;
+    const role = str(message.role) ?? 'user';
+    if (role === 'tool') {
+      out.push({
+        role,
+        parts: [
+          definedOnly<Part>({
+            type: 'tool_call_response',
+            id: str(message.tool_call_id),
+            response: jsonText(budget, message.content),
+          }),
+        ],
+      });
+      continue;
+    }
+    const parts = [
+      ...(message.content === undefined || message.content === null
+        ? []
+        : openAiContentParts(budget, message.content)),
+      ...toolCallParts(budget, message.tool_calls),
+    ];
+    out.push({ role, parts });
+  }
+  return out;
+};
+
+const responsesInput = (budget: ContentBudget, input: unknown): Message[] => {
+  if (typeof input === 'string') return [{ role: 'user', parts: [textPart(budget, input)] }];
+  const out: Message[] = [];
+  for (const item of arr(input) ?? []) {
+    const entry = obj(item);
+    if (entry === undefined) continue;
+    const type = str(entry.type);
+    if (type === 'function_call') {
+      out.push({
+        role: 'assistant',
+        parts: [
+          definedOnly<Part>({
+            type: 'tool_call',
+            id: str(entry.call_id),
+            name: str(entry.name),
+            arguments: jsonText(budget, entry.arguments),
+          }),
+        ],
+      });
+    } else if (type === 'function_call_output') {
+      out.push({
+        role: 'tool',
+        parts: [
+          definedOnly<Part>({
+            type: 'tool_call_response',
+            id: str(entry.call_id),
+            response: jsonText(budget, entry.output),
+          }),
+        ],
+      });
+    } else {
+      out.push({ role: str(entry.role) ?? 'user', parts: openAiContentParts(budget, entry.content) });
+    }
+  }
+  return out;
+};
+
+const inputContent = (api: OpenAiApi, body: Json, options: ParseOptions): ParsedRequest['content'] => {
+  const budget = new ContentBudget(options.maxCapturedChars);
+  if (api === 'chat') return captured(budget, { inputMessages: chatMessages(budget, body.messages) });
+  if (api === 'responses') {
+    const instructions = typeof body.instructions === 'string' ? body.instructions : undefined;
+    return captured(budget, {
+      systemInstructions: instructions ? [textPart(budget, instructions)] : undefined,
+      inputMessages: responsesInput(budget, body.input),
+    });
+  }
+  if (api === 'completions' && typeof body.prompt === 'string') {
+    return captured(budget, { inputMessages: [{ role: 'user', parts: [textPart(budget, body.prompt)] }] });
+  }
+  return undefined;
+};
+
+/** Request facts; `modelOverride` is Azure's deployment name from the path. */
+export const parseOpenAiRequest = (
+  api: OpenAiApi,
+  rawBody: unknown,
+  options: ParseOptions,
+  modelOverride?: string,
+): WithApi<ParsedRequest> => {
+  const body = obj(rawBody) ?? {};
+  const facts = {
+    operation: OPERATION[api],
+    requestModel: modelOverride ?? str(body.model),
+    stream: body.stream === true,
+    params: openAiParams(api, body),
+    [API]: api,
+  };
+  if (!options.captureContent) return facts;
+  const content = inputContent(api, body, options);
+  return content === undefined ? facts : { ...facts, content };
+};

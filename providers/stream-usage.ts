@@ -1,0 +1,204 @@
+/**
+ * Streaming usage for OpenAI-dialect chat: ask the upstream for `stream_options.include_usage` when the
+ * client did not, and remove from the client's copy exactly what that option adds — the final
+ * `"choices":[]` usage chunk and the `"usage":null` member of every other chunk — so the client receives
+ * the stream it asked for.
+ *
+ * The filter works on the identity-encoded SSE bytes: it holds back at most the current event (events are
+ * small) and passes every other byte through untouched. It never decodes text or parses JSON: the member
+ * checks are byte scans over one event.
+ */
+import type { ResponseFilter, StreamUsageInjection } from '../src/adapter.ts';
+import { obj } from './common.ts';
+
+export const INCLUDE_USAGE_MEMBER = '"stream_options":{"include_usage":true},';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const COMMA = 0x2c;
+const EMPTY = new Uint8Array(0);
+
+const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const USAGE_KEY = ascii('"usage"');
+const CHOICES_KEY = ascii('"choices"');
+const NULL = ascii('null');
+
+const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || b === LF || b === CR;
+
+const indexOfBytes = (haystack: Uint8Array, needle: Uint8Array, from: number): number => {
+  const first = needle[0] ?? 0;
+  let at = haystack.indexOf(first, from);
+  while (at !== -1 && at + needle.length <= haystack.length) {
+    let i = 1;
+    while (i < needle.length && haystack[at + i] === needle[i]) i++;
+    if (i === needle.length) return at;
+    at = haystack.indexOf(first, at + 1);
+  }
+  return -1;
+};
+
+/** The last member `key` (its key start and value start), or undefined. */
+const lastMember = (event: Uint8Array, key: Uint8Array): [number, number] | undefined => {
+  let found: [number, number] | undefined;
+  let at = indexOfBytes(event, key, 0);
+  while (at !== -1) {
+    let i = at + key.length;
+    while (isSpace(event[i])) i++;
+    if (event[i] === 0x3a /* : */) {
+      i++;
+      while (isSpace(event[i])) i++;
+      found = [at, i];
+    }
+    at = indexOfBytes(event, key, at + 1);
+  }
+  return found;
+};
+
+const startsWith = (bytes: Uint8Array, at: number, prefix: Uint8Array): boolean => {
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
+};
+
+/** Undoes the injection on one complete SSE event: drop it, strip `"usage":null`, or keep it as is. */
+export const filterEvent = (event: Uint8Array): Uint8Array => {
+  const usage = lastMember(event, USAGE_KEY);
+  if (usage === undefined) return event;
+  const [keyStart, valueStart] = usage;
+  if (event[valueStart] === 0x7b /* { */) {
+    const choices = lastMember(event, CHOICES_KEY);
+    if (choices === undefined || event[choices[1]] !== 0x5b /* [ */) return event;
+    let i = choices[1] + 1;
+    while (isSpace(event[i])) i++;
+    // The usage-only chunk the option added: `"choices":[]` with a usage object.
+    return event[i] === 0x5d /* ] */ ? EMPTY : event;
+  }
+  if (!startsWith(event, valueStart, NULL)) return event;
+  let cutStart = keyStart;
+  let cutEnd = valueStart + NULL.length;
+  let before = keyStart - 1;
+  while (isSpace(event[before])) before--;
+  if (event[before] === COMMA) {
+    cutStart = before;
+  } else {
+    // First member: remove the comma after it instead.
+    let after = cutEnd;
+    while (isSpace(event[after])) after++;
+    if (event[after] !== COMMA) return event;
+    cutEnd = after + 1;
+    while (isSpace(event[cutEnd])) cutEnd++;
+  }
+  const out = new Uint8Array(event.length - (cutEnd - cutStart));
+  out.set(event.subarray(0, cutStart), 0);
+  out.set(event.subarray(cutEnd), cutStart);
+  return out;
+};
+
+const concat = (parts: readonly Uint8Array[], total: number): Uint8Array => {
+  if (parts.length === 1) return parts[0] ?? EMPTY;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+};
+
+/**
+ * Splits the byte stream into SSE events (an event ends at a blank line: LF LF, CRLF CRLF or CR CR, in any
+ * mix) and passes each through `filterEvent`. State across chunks: the held-back partial event and two
+ * flags, so memory is bounded by one event.
+ */
+export class UsageFilter implements ResponseFilter {
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #atLineStart = true;
+  #afterCR = false;
+  /** The event ended at a CR; a directly following LF still belongs to it. */
+  #endedAtCR = false;
+
+  #take(chunk: Uint8Array, start: number, end: number): Uint8Array {
+    if (this.#held.length === 0) return chunk.subarray(start, end);
+    this.#held.push(chunk.subarray(start, end));
+    const event = concat(this.#held, this.#heldBytes + (end - start));
+    this.#held = [];
+    this.#heldBytes = 0;
+    return event;
+  }
+
+  push(chunk: Uint8Array): Uint8Array {
+    const out: Uint8Array[] = [];
+    let outBytes = 0;
+    let start = 0;
+    const emit = (event: Uint8Array): void => {
+      const filtered = filterEvent(event);
+      if (filtered.length > 0) {
+        out.push(filtered);
+        outBytes += filtered.length;
+      }
+    };
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (this.#endedAtCR) {
+        this.#endedAtCR = false;
+        const end = b === LF ? i + 1 : i;
+        emit(this.#take(chunk, start, end));
+        start = end;
+        this.#atLineStart = true;
+        this.#afterCR = false;
+        if (b === LF) continue;
+      }
+      if (b === LF) {
+        if (this.#afterCR) {
+          this.#afterCR = false;
+          continue;
+        }
+        if (this.#atLineStart) {
+          emit(this.#take(chunk, start, i + 1));
+          start = i + 1;
+        }
+        this.#atLineStart = true;
+      } else if (b === CR) {
+        if (this.#atLineStart) {
+          this.#endedAtCR = true;
+        } else {
+          this.#atLineStart = true;
+          this.#afterCR = true;
+        }
+      } else {
+        this.#atLineStart = false;
+        this.#afterCR = false;
+      }
+    }
+    if (start < chunk.length) {
+      // Copy: the caller may reuse its buffer after this call.
+      this.#held.push(chunk.slice(start));
+      this.#heldBytes += chunk.length - start;
+    }
+    if (out.length === 1 && out[0] !== undefined) return out[0];
+    return out.length === 0 ? EMPTY : concat(out, outBytes);
+  }
+
+  flush(): Uint8Array {
+    this.#endedAtCR = false;
+    if (this.#held.length === 0) return EMPTY;
+    const event = concat(this.#held, this.#heldBytes);
+    this.#held = [];
+    this.#heldBytes = 0;
+    return filterEvent(event);
+  }
+}
+
+/** OpenAI-dialect chat: patch streaming chat requests that did not choose `stream_options` themselves. */
+export const openAiStreamUsage: StreamUsageInjection = {
+  patchRequest(body: unknown): string | undefined {
+    const request = obj(body);
+    if (request === undefined || request.stream !== true || !Array.isArray(request.messages))
+      return undefined;
+    // A client that set `stream_options` (even without include_usage, or null) made its own choice:
+    // adding a second member would duplicate the key, so leave the request alone.
+    if (Object.hasOwn(request, 'stream_options')) return undefined;
+    return INCLUDE_USAGE_MEMBER;
+  },
+  createResponseFilter: () => new UsageFilter(),
+};
