@@ -114,6 +114,11 @@ export interface LlmCall {
   readonly outputChunks: number;
   /** True when a capture limit cut the copy, so usage may be missing. */
   readonly truncated: boolean;
+  /**
+   * Captured message content (request input + system instructions, response output), present only when
+   * content capture is opted in and the adapter collected some.
+   */
+  readonly content?: CapturedContent;
 }
 
 /**

@@ -1,0 +1,441 @@
+/**
+ * The capture tap: turns the copy of one call's bytes into an `LlmCall` and hands it to the observer.
+ *
+ *   request bytes ─► bounded copy ─► JSON ─► adapter.parseRequest
+ *   response bytes ─► content decoding (capped) ─► framing (per-frame cap) ─► adapter parser ─► facts
+ *   end ─► LlmCall (facts + timing + transport) ─► observation.finish ─► log fields
+ *
+ * Fail-open everywhere: no method throws to the forwarding core. The first failure of a call is reported
+ * once through `onError(stage, error)`, parsing of that call stops, and the call is still finished with a
+ * record marked truncated, so it is counted rather than lost. Per-call state is O(1): the request copy
+ * (capped at `maxFrameBytes`) and the one frame being assembled; frames are never kept.
+ */
+import type {
+  Frame,
+  OutputSignal,
+  ParsedRequest,
+  ParsedResponse,
+  ParseOptions,
+  ProviderAdapter,
+  ResponseHead,
+  ResponseParser,
+} from '../adapter.ts';
+import type { CallObservation, CallObserver, TelemetryStage } from '../call-observer.ts';
+import type { Limits, RouteConfig } from '../config/schema.ts';
+import { ByteAccumulator } from '../framing/bytes.ts';
+import { createFrameDecoder, type FrameDecoder } from '../framing/index.ts';
+import type { LogFields } from '../log.ts';
+import type { CallContext, CallEnd, CallTap, TapFactory } from '../proxy/tap.ts';
+import type {
+  CallOutcome,
+  CapturedContent,
+  LlmCall,
+  Operation,
+  RequestFacts,
+  ResponseFacts,
+} from '../record.ts';
+import { emptyUsage } from '../record.ts';
+import { type ContentDecoder, createContentDecoder } from './content-decoding.ts';
+import { readRequestBody } from './request-body.ts';
+
+export interface CaptureTapOptions {
+  readonly adapterFor: (route: RouteConfig) => ProviderAdapter | undefined;
+  readonly observer: CallObserver;
+  readonly limits: Limits;
+  readonly parseOptions: ParseOptions;
+  /** Told about the first failure of each call (and about observer failures); must not throw, but may. */
+  readonly onError: (stage: TelemetryStage, error: unknown) => void;
+}
+
+const emptyResponse: ResponseFacts = Object.freeze({
+  responseId: undefined,
+  responseModel: undefined,
+  usage: emptyUsage,
+  finishReasons: Object.freeze([]) as readonly string[],
+  error: undefined,
+});
+
+const headerText = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? value.join(', ') : value;
+
+/** `server.address` is the bare host: URL keeps IPv6 literals in brackets. */
+const serverAddressOf = (url: URL): string =>
+  url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+
+const serverPortOf = (url: URL): number =>
+  url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+
+const mergeContent = (
+  request: CapturedContent | undefined,
+  response: CapturedContent | undefined,
+): CapturedContent | undefined => {
+  if (request === undefined) return response;
+  if (response === undefined) return request;
+  const truncated = request.truncated === true || response.truncated === true;
+  return { ...request, ...response, ...(truncated ? { truncated } : {}) };
+};
+
+export class CaptureTap implements CallTap {
+  readonly upstreamHeaders: Readonly<Record<string, string>> | undefined;
+  readonly #adapter: ProviderAdapter;
+  readonly #context: CallContext;
+  readonly #operation: Operation;
+  readonly #observation: CallObservation;
+  readonly #options: CaptureTapOptions;
+  readonly #signal: OutputSignal = { output: () => this.#output() };
+
+  #requestCopy: ByteAccumulator | undefined = new ByteAccumulator();
+  #requestTruncated = false;
+  #request: ParsedRequest | undefined;
+  /** The request facts were read from a finished body (not early, from a partial one). */
+  #requestFinal = false;
+
+  #status: number | undefined;
+  #content: ContentDecoder | undefined;
+  #frames: FrameDecoder | undefined;
+  #parser: ResponseParser | undefined;
+
+  #upstreamRequestSent: number | undefined;
+  #upstreamFirstByte: number | undefined;
+  #clientFirstByte: number | undefined;
+  #firstOutput: number | undefined;
+  /** `at` of the response chunk being processed: what an output frame is stamped with. */
+  #at = 0;
+  #outputChunks = 0;
+  #frameSeq = 0;
+  #lastOutputFrame = -1;
+
+  #failed = false;
+  #ended = false;
+
+  constructor(
+    options: CaptureTapOptions,
+    context: CallContext,
+    adapter: ProviderAdapter,
+    operation: Operation,
+    observation: CallObservation,
+  ) {
+    this.#options = options;
+    this.#context = context;
+    this.#adapter = adapter;
+    this.#operation = operation;
+    this.#observation = observation;
+    this.upstreamHeaders = observation.upstreamHeaders;
+  }
+
+  requestBody(chunk: Uint8Array): void {
+    const copy = this.#requestCopy;
+    if (copy === undefined || this.#requestTruncated) return;
+    try {
+      if (copy.length + chunk.length > this.#options.limits.maxFrameBytes) {
+        // Past the cap the request is not parsed at all: a prefix of JSON is not JSON.
+        this.#requestTruncated = true;
+        copy.clear();
+        return;
+      }
+      copy.append(chunk, 0, chunk.length);
+    } catch (error) {
+      this.#fail('parse', error);
+    }
+  }
+
+  requestEnd(): void {
+    try {
+      this.#readRequest(true);
+    } catch (error) {
+      this.#fail('parse', error);
+    }
+  }
+
+  upstreamRequestSent(at: number): void {
+    this.#upstreamRequestSent ??= at;
+  }
+
+  responseHead(status: number, headers: Readonly<Record<string, string>>, at: number): void {
+    this.#status = status;
+    this.#upstreamFirstByte ??= at;
+    this.#at = at;
+    if (this.#failed || this.#parser !== undefined) return;
+    let stage: TelemetryStage = 'parse';
+    try {
+      const request = this.#readRequest(false);
+      const head: ResponseHead = { status, headers, contentType: headers['content-type'] };
+      const framing = this.#adapter.framing(request, head);
+      const parser = this.#adapter.createParser(request, head, this.#options.parseOptions);
+      stage = 'framing';
+      const frames = createFrameDecoder(framing, {
+        maxFrameBytes: this.#options.limits.maxFrameBytes,
+        onFrame: (frame) => this.#onFrame(frame),
+      });
+      stage = 'decode';
+      this.#parser = parser;
+      this.#frames = frames;
+      this.#content = createContentDecoder(headers['content-encoding'], {
+        maxDecodedBytes: this.#options.limits.maxDecodedBytes,
+        onData: (bytes) => this.#onDecoded(bytes),
+        onError: (error) => this.#fail('decode', error),
+      });
+    } catch (error) {
+      this.#fail(stage, error);
+    }
+  }
+
+  responseBody(chunk: Uint8Array, at: number): void {
+    this.#upstreamFirstByte ??= at;
+    const content = this.#content;
+    if (this.#failed || content === undefined) return;
+    this.#at = at;
+    try {
+      content.push(chunk);
+    } catch (error) {
+      this.#fail('decode', error);
+    }
+  }
+
+  clientFirstByte(at: number): void {
+    this.#clientFirstByte ??= at;
+  }
+
+  end(result: CallEnd): LogFields | Promise<LogFields | undefined> | undefined {
+    if (this.#ended) return undefined;
+    this.#ended = true;
+    let pending: Promise<void> | undefined;
+    try {
+      if (!this.#failed) pending = this.#content?.end();
+    } catch (error) {
+      this.#fail('decode', error);
+    }
+    if (pending === undefined) return this.#finish(result);
+    return pending.then(
+      () => this.#finish(result),
+      () => this.#finish(result),
+    );
+  }
+
+  #readRequest(final: boolean): ParsedRequest {
+    if (this.#request !== undefined && (this.#requestFinal || !final)) return this.#request;
+    let body: unknown;
+    const copy = this.#requestCopy;
+    if (copy !== undefined && !this.#requestTruncated && final) {
+      const read = readRequestBody(
+        copy.view(),
+        headerText(this.#context.requestHeaders['content-encoding']),
+        this.#options.limits.maxFrameBytes,
+      );
+      body = read.body;
+      if (read.truncated) this.#requestTruncated = true;
+    }
+    if (final) {
+      this.#requestFinal = true;
+      this.#requestCopy = undefined;
+    }
+    const { target } = this.#context;
+    try {
+      this.#request = this.#adapter.parseRequest(this.#operation, target, body, this.#options.parseOptions);
+    } catch (error) {
+      this.#fail('parse', error);
+      this.#request ??= { operation: this.#operation, requestModel: undefined, stream: false, params: {} };
+    }
+    return this.#request;
+  }
+
+  #onDecoded(bytes: Uint8Array): void {
+    const frames = this.#frames;
+    if (this.#failed || frames === undefined) return;
+    try {
+      frames.push(bytes);
+    } catch (error) {
+      // Parser errors are caught in #onFrame, so what lands here is the decoder's own.
+      if (!this.#failed) this.#fail('framing', error);
+    }
+  }
+
+  #onFrame(frame: Frame): void {
+    const parser = this.#parser;
+    if (this.#failed || parser === undefined) return;
+    this.#frameSeq += 1;
+    try {
+      parser.push(frame, this.#signal);
+    } catch (error) {
+      this.#fail('parse', error);
+    }
+  }
+
+  /** One output chunk per frame, however often the adapter signals within it. */
+  #output(): void {
+    if (this.#lastOutputFrame === this.#frameSeq) return;
+    this.#lastOutputFrame = this.#frameSeq;
+    this.#outputChunks += 1;
+    this.#firstOutput ??= this.#at;
+  }
+
+  #fail(stage: TelemetryStage, error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#report(stage, error);
+  }
+
+  #report(stage: TelemetryStage, error: unknown): void {
+    try {
+      this.#options.onError(stage, error);
+    } catch {
+      // The error sink failing must not break the call either.
+    }
+  }
+
+  #finish(result: CallEnd): LogFields | undefined {
+    let call: LlmCall;
+    try {
+      call = this.#buildCall(result);
+    } catch (error) {
+      this.#fail('parse', error);
+      call = this.#minimalCall(result);
+    }
+    try {
+      return this.#observation.finish(call);
+    } catch (error) {
+      this.#report('observer', error);
+      return undefined;
+    }
+  }
+
+  /** The record when building the real one failed: only what the core itself knows, marked truncated. */
+  #minimalCall(result: CallEnd): LlmCall {
+    const url = this.#context.upstreamUrl;
+    return {
+      adapterId: this.#adapter.id,
+      provider: this.#context.route.providerName ?? this.#adapter.providerName,
+      routePrefix: this.#context.route.prefix,
+      request: this.#request ?? {
+        operation: this.#operation,
+        requestModel: undefined,
+        stream: false,
+        params: {},
+      },
+      response: emptyResponse,
+      outcome: 'incomplete',
+      httpStatus: this.#status,
+      transportError: result.transportError,
+      serverAddress: serverAddressOf(url),
+      serverPort: serverPortOf(url),
+      timing: {
+        start: this.#context.start,
+        upstreamRequestSent: this.#upstreamRequestSent,
+        upstreamFirstByte: this.#upstreamFirstByte,
+        clientFirstByte: this.#clientFirstByte,
+        firstOutput: this.#firstOutput,
+        end: result.at,
+      },
+      outputChunks: this.#outputChunks,
+      truncated: true,
+    };
+  }
+
+  #buildCall(result: CallEnd): LlmCall {
+    const content = this.#content;
+    const frames = this.#frames;
+    const bodyWhole = result.complete && !result.copyTruncated && content?.truncated !== true;
+    if (frames !== undefined && !this.#failed) {
+      try {
+        frames.end(bodyWhole);
+      } catch (error) {
+        this.#fail('framing', error);
+      }
+    }
+    let parsed: ParsedResponse | undefined;
+    if (this.#parser !== undefined) {
+      try {
+        // After a failure the parser still reports what it saw, as an incomplete body.
+        parsed = this.#parser.finish(bodyWhole && !this.#failed);
+      } catch (error) {
+        this.#fail('parse', error);
+      }
+    }
+    const request = this.#readRequest(true);
+    const response: ResponseFacts =
+      parsed === undefined
+        ? emptyResponse
+        : {
+            responseId: parsed.responseId,
+            responseModel: parsed.responseModel,
+            usage: parsed.usage,
+            finishReasons: parsed.finishReasons,
+            error: parsed.error,
+          };
+    const outcome: CallOutcome =
+      response.error !== undefined
+        ? 'errored'
+        : parsed?.terminal === true && result.complete && result.transportError === undefined
+          ? 'completed'
+          : 'incomplete';
+    const truncated =
+      this.#failed ||
+      result.copyTruncated ||
+      this.#requestTruncated ||
+      content?.truncated === true ||
+      (frames !== undefined && frames.droppedFrames > 0);
+    const requestFacts: RequestFacts = {
+      operation: request.operation,
+      requestModel: request.requestModel,
+      stream: request.stream,
+      params: request.params,
+    };
+    const url = this.#context.upstreamUrl;
+    const captured = mergeContent(request.content, parsed?.content);
+    return {
+      adapterId: this.#adapter.id,
+      provider: this.#context.route.providerName ?? this.#adapter.providerName,
+      routePrefix: this.#context.route.prefix,
+      request: requestFacts,
+      response,
+      outcome,
+      httpStatus: this.#status,
+      transportError: result.transportError,
+      serverAddress: serverAddressOf(url),
+      serverPort: serverPortOf(url),
+      timing: {
+        start: this.#context.start,
+        upstreamRequestSent: this.#upstreamRequestSent,
+        upstreamFirstByte: this.#upstreamFirstByte,
+        clientFirstByte: this.#clientFirstByte,
+        firstOutput: this.#firstOutput,
+        end: result.at,
+      },
+      outputChunks: this.#outputChunks,
+      truncated,
+      ...(captured === undefined ? {} : { content: captured }),
+    };
+  }
+}
+
+/** One tap per LLM call; calls the adapter does not recognise as LLM calls get no tap and no telemetry. */
+export const createCaptureTapFactory = (options: CaptureTapOptions): TapFactory => {
+  const report = (stage: TelemetryStage, error: unknown): void => {
+    try {
+      options.onError(stage, error);
+    } catch {
+      // See CaptureTap#report.
+    }
+  };
+  return {
+    open(context: CallContext): CallTap | undefined {
+      let adapter: ProviderAdapter | undefined;
+      let operation: Operation | undefined;
+      try {
+        adapter = options.adapterFor(context.route);
+        if (adapter === undefined) return undefined;
+        operation = adapter.operationFor(context.target);
+        if (operation === undefined) return undefined;
+      } catch (error) {
+        report('parse', error);
+        return undefined;
+      }
+      try {
+        return new CaptureTap(options, context, adapter, operation, options.observer.start(context));
+      } catch (error) {
+        report('observer', error);
+        return undefined;
+      }
+    },
+  };
+};
