@@ -1,0 +1,264 @@
+/**
+ * The OTLP/HTTP protobuf export pipeline, built from the SDK components `@opentelemetry/sdk-node` itself
+ * assembles (sdk-trace `TracerProvider` + `BatchSpanProcessor`, sdk-metrics `MeterProvider` +
+ * `PeriodicExportingMetricReader`, the proto exporters), but wired by hand and never registered globally:
+ * `NodeSDK` reads `process.env` itself, installs a global context manager and propagator, starts an OTLP
+ * log exporter by default and cannot be instantiated twice in one process. llmtap's own HTTP is therefore
+ * never traced (no instrumentation is loaded), settings come only from the env handed in, and every
+ * queue is bounded with its drops counted.
+ */
+import type { Context, Meter, Tracer } from '@opentelemetry/api';
+import { createNoopMeter } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { Resource } from '@opentelemetry/resources';
+import {
+  type AggregationTemporality,
+  type InstrumentType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  type Span,
+  type SpanExporter,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import type { SignalExport, TelemetrySettings, Temporality } from './env.ts';
+import { SCOPE_NAME, SEMCONV_SCHEMA_URL } from './semconv.ts';
+
+export type Signal = 'traces' | 'metrics';
+export type DropReason = 'queue_full' | 'export_failed';
+export type DropListener = (signal: Signal, reason: DropReason, count: number) => void;
+
+export interface ExportPipeline {
+  /** undefined when traces are not exported: then no span is created at all. */
+  readonly tracer: Tracer | undefined;
+  /** A no-op meter when metrics are not exported. */
+  readonly meter: Meter;
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+type TraceExporterOptions = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
+type MetricExporterOptions = NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>;
+
+const exporterOptions = (signal: SignalExport): TraceExporterOptions => ({
+  url: signal.url,
+  headers: { ...signal.headers },
+  // The SDK's CompressionAlgorithm enum has exactly these string values.
+  compression: signal.compression as NonNullable<TraceExporterOptions['compression']>,
+  timeoutMillis: signal.timeoutMs,
+});
+
+const temporalityPreference = (t: Temporality): NonNullable<MetricExporterOptions['temporalityPreference']> =>
+  // AggregationTemporalityPreference: DELTA = 0, CUMULATIVE = 1, LOWMEMORY = 2 (a non-exported enum).
+  (t === 'delta' ? 0 : t === 'cumulative' ? 1 : 2) as NonNullable<
+    MetricExporterOptions['temporalityPreference']
+  >;
+
+const samplerFor = (settings: TelemetrySettings): Sampler => {
+  const ratio = new TraceIdRatioBasedSampler(settings.samplerRatio);
+  switch (settings.sampler) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return ratio;
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: ratio });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+};
+
+/** Counts spans the exporter failed to deliver, and tells the bounded processor they left the queue. */
+class CountingSpanExporter implements SpanExporter {
+  readonly #inner: SpanExporter;
+  readonly #onSettled: (count: number, ok: boolean) => void;
+  constructor(inner: SpanExporter, onSettled: (count: number, ok: boolean) => void) {
+    this.#inner = inner;
+    this.#onSettled = onSettled;
+  }
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this.#inner.export(spans, (result) => {
+      this.#onSettled(spans.length, result.code === ExportResultCode.SUCCESS);
+      resultCallback(result);
+    });
+  }
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+/**
+ * Caps spans waiting or in flight at `maxQueueSize` and counts what it turns away. The SDK's batch
+ * processor would drop silently (a debug diag line); counting here keeps the drop visible.
+ */
+class BoundedSpanProcessor implements SpanProcessor {
+  readonly #inner: SpanProcessor;
+  readonly #max: number;
+  readonly #onDrop: DropListener;
+  #pending = 0;
+  constructor(inner: SpanProcessor, max: number, onDrop: DropListener) {
+    this.#inner = inner;
+    this.#max = max;
+    this.#onDrop = onDrop;
+  }
+  settled(count: number): void {
+    this.#pending = Math.max(0, this.#pending - count);
+  }
+  onStart(span: Span, parentContext: Context): void {
+    this.#inner.onStart(span, parentContext);
+  }
+  onEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & 1) === 0) return;
+    if (this.#pending >= this.#max) {
+      this.#onDrop('traces', 'queue_full', 1);
+      return;
+    }
+    this.#pending += 1;
+    this.#inner.onEnd(span);
+  }
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush();
+  }
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+}
+
+const countDataPoints = (metrics: ResourceMetrics): number => {
+  let n = 0;
+  for (const scope of metrics.scopeMetrics) for (const metric of scope.metrics) n += metric.dataPoints.length;
+  return n;
+};
+
+/** Counts metric data points lost to failed exports (with delta temporality they are gone for good). */
+class CountingMetricExporter implements PushMetricExporter {
+  readonly #inner: OTLPMetricExporter;
+  readonly #onDrop: DropListener;
+  constructor(inner: OTLPMetricExporter, onDrop: DropListener) {
+    this.#inner = inner;
+    this.#onDrop = onDrop;
+  }
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.#inner.export(metrics, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) {
+        this.#onDrop('metrics', 'export_failed', countDataPoints(metrics));
+      }
+      resultCallback(result);
+    });
+  }
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush();
+  }
+  selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {
+    return this.#inner.selectAggregationTemporality(instrumentType);
+  }
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+}
+
+const withDeadline = async (work: Promise<unknown>, ms: number): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms));
+    timer.unref();
+  });
+  try {
+    await Promise.race([
+      work.then(
+        () => undefined,
+        () => undefined,
+      ),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+export const createExportPipeline = (
+  settings: TelemetrySettings,
+  resource: Resource,
+  version: string,
+  onDrop: DropListener,
+): ExportPipeline => {
+  let meterProvider: MeterProvider | undefined;
+  let meter: Meter = createNoopMeter();
+  if (settings.metrics !== undefined) {
+    const exporter = new OTLPMetricExporter({
+      ...exporterOptions(settings.metrics),
+      temporalityPreference: temporalityPreference(settings.temporality),
+    });
+    meterProvider = new MeterProvider({
+      resource,
+      readers: [
+        new PeriodicExportingMetricReader({
+          exporter: new CountingMetricExporter(exporter, onDrop),
+          exportIntervalMillis: settings.metricIntervalMs,
+          exportTimeoutMillis: settings.metricTimeoutMs,
+        }),
+      ],
+    });
+    meter = meterProvider.getMeter(SCOPE_NAME, version, { schemaUrl: SEMCONV_SCHEMA_URL });
+  }
+
+  let tracerProvider: TracerProvider | undefined;
+  let tracer: Tracer | undefined;
+  if (settings.traces !== undefined) {
+    let bounded: BoundedSpanProcessor | undefined;
+    const exporter = new CountingSpanExporter(
+      new OTLPTraceExporter(exporterOptions(settings.traces)),
+      (n, ok) => {
+        bounded?.settled(n);
+        if (!ok) onDrop('traces', 'export_failed', n);
+      },
+    );
+    const batch = new BatchSpanProcessor({
+      exporter,
+      maxQueueSize: settings.bsp.maxQueueSize,
+      maxExportBatchSize: settings.bsp.maxExportBatchSize,
+      scheduledDelayMillis: settings.bsp.scheduleDelayMs,
+      exportTimeoutMillis: settings.bsp.exportTimeoutMs,
+    });
+    bounded = new BoundedSpanProcessor(batch, settings.bsp.maxQueueSize, onDrop);
+    tracerProvider = new TracerProvider({
+      resource,
+      sampler: samplerFor(settings),
+      spanProcessors: [bounded],
+      // Content attributes are truncated by llmtap itself; this caps anything else an app could inflate.
+      spanLimits: { attributeValueLengthLimit: Math.max(settings.maxContentChars + 64, 4096) },
+    });
+    tracer = tracerProvider.getTracer(SCOPE_NAME, version, { schemaUrl: SEMCONV_SCHEMA_URL });
+  }
+
+  return {
+    tracer,
+    meter,
+    async shutdown(timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      // Spans first: a failed final span export still moves the drop counter before the last metric export.
+      if (tracerProvider !== undefined) await withDeadline(tracerProvider.shutdown(), until - Date.now());
+      if (meterProvider !== undefined) await withDeadline(meterProvider.shutdown(), until - Date.now());
+    },
+  };
+};

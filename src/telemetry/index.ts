@@ -1,0 +1,253 @@
+/**
+ * Telemetry: every finished LLM call becomes one CLIENT span (a child of the app's trace when the request
+ * carried W3C trace context), GenAI metrics with DELTA temporality, a cost, and the fields of the
+ * request's log line. Export is OTLP/HTTP protobuf and never blocks the caller: `finish()` only records
+ * into bounded in-memory queues.
+ */
+import { hostname } from 'node:os';
+import {
+  type Context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { CallObservation, CallObserver, TelemetryStage } from '../call-observer.ts';
+import type { LogFields, Logger } from '../log.ts';
+import type { CallContext } from '../proxy/tap.ts';
+import type { LlmCall } from '../record.ts';
+import { redactText, redactUrl } from '../redact.ts';
+import { contentAttributes, errorTypeOf, spanAttributes, timeToFirstChunk } from './attributes.ts';
+import { type Env, readSettings, type TelemetrySettings } from './env.ts';
+import { createExportPipeline, type ExportPipeline } from './export.ts';
+import { createInstruments, type Instruments } from './metrics.ts';
+import { readPodInfo } from './podinfo.ts';
+import { type CostResult, createPricer, loadPriceTable, type Pricer } from './pricing.ts';
+import { podIdentity } from './resource.ts';
+import { ATTR } from './semconv.ts';
+
+export { TelemetryConfigError } from './errors.ts';
+
+export interface TelemetryOptions {
+  /** The process environment (the composition root passes `process.env`). */
+  readonly env: Env;
+  readonly logger: Logger;
+  /** llmtap's version, for the instrumentation scope. */
+  readonly version: string;
+  /** Export nothing (same as `OTEL_SDK_DISABLED=true`); log fields are still produced. */
+  readonly disabled?: boolean;
+  /** Characters per content attribute; default `LLMTAP_CONTENT_MAX_CHARS` or 16384. */
+  readonly maxContentChars?: number;
+  /** Upper bound on `shutdown()`; default 5000 ms. */
+  readonly shutdownTimeoutMs?: number;
+}
+
+export interface Telemetry extends CallObserver {
+  /** Counts a failure in a telemetry stage (`llmtap.telemetry.errors`) and warns, rate-limited. */
+  recordError(stage: TelemetryStage, error: unknown): void;
+  /** Flushes spans and metrics, bounded by the shutdown timeout. Idempotent. */
+  shutdown(): Promise<void>;
+  /** One line for the start-up banner: where telemetry goes. */
+  describe(): string;
+  /** Whether content capture is opted in (both env forms: `true` and `SPAN_ONLY`/`SPAN_AND_EVENT`). */
+  readonly captureContent: boolean;
+  readonly priceTableVersion: string;
+}
+
+const propagator = new CompositePropagator({
+  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+});
+
+const errorName = (error: unknown): string => {
+  if (typeof error === 'object' && error !== null) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    if (error instanceof Error) return error.name;
+  }
+  return typeof error;
+};
+
+const msOrUndefined = (seconds: number | undefined): number | undefined =>
+  seconds === undefined ? undefined : Math.round(seconds * 1e6) / 1e3;
+
+/** The request's log-line fields: what a developer running `npm start` sees for each call. */
+const logFieldsOf = (
+  call: LlmCall,
+  errorType: string | undefined,
+  cost: CostResult | undefined,
+  traceId: string | undefined,
+): LogFields => {
+  const { usage } = call.response;
+  return {
+    provider: call.provider,
+    operation: call.request.operation,
+    model: call.request.requestModel,
+    responseModel: call.response.responseModel,
+    stream: call.request.stream,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cacheReadTokens: usage.cacheReadInputTokens,
+    cacheWriteTokens: usage.cacheCreationInputTokens,
+    reasoningTokens: usage.reasoningOutputTokens,
+    costUsd: cost?.priced === true ? cost.cost : undefined,
+    durationMs: Math.round(Math.max(0, call.timing.end - call.timing.start) * 1000) / 1000,
+    ttfcMs: msOrUndefined(timeToFirstChunk(call)),
+    outcome: call.outcome,
+    errorType,
+    traceId,
+  };
+};
+
+const describeSettings = (settings: TelemetrySettings): string => {
+  if (settings.disabled) return 'disabled (OTEL_SDK_DISABLED): exporting nothing';
+  const parts: string[] = [];
+  if (settings.traces !== undefined) parts.push(`traces → ${redactUrl(settings.traces.url)}`);
+  if (settings.metrics !== undefined) {
+    parts.push(
+      `metrics → ${redactUrl(settings.metrics.url)} (${settings.temporality}, every ${settings.metricIntervalMs / 1000} s)`,
+    );
+  }
+  if (parts.length === 0) return 'no OTLP endpoint configured: exporting nothing';
+  const content = settings.captureContent ? 'message content ON' : 'message content off';
+  return `OTLP/HTTP protobuf: ${parts.join('; ')}; ${content}`;
+};
+
+/** Builds the telemetry pipeline from the environment; throws `TelemetryConfigError` on bad settings. */
+export const createTelemetry = async (options: TelemetryOptions): Promise<Telemetry> => {
+  const { logger, version } = options;
+  const settings = readSettings(options.env, {
+    disabled: options.disabled,
+    maxContentChars: options.maxContentChars,
+  });
+  for (const warning of settings.warnings) logger.warn(warning);
+  const pricer: Pricer = createPricer(await loadPriceTable(settings.pricesFile));
+
+  let pipeline: ExportPipeline | undefined;
+  let instruments: Instruments | undefined;
+  const onDrop = (signal: string, reason: string, count: number): void => {
+    instruments?.recordDrop(signal, reason, count);
+    logger.warnRateLimited(`telemetry-drop:${signal}:${reason}`, 'telemetry dropped', {
+      signal,
+      reason,
+      count,
+    });
+  };
+  if (settings.traces !== undefined || settings.metrics !== undefined) {
+    const pod = await readPodInfo(settings.podinfoDir);
+    const attributes = podIdentity(settings, pod, hostname());
+    const resource = defaultResource().merge(resourceFromAttributes(attributes));
+    pipeline = createExportPipeline(settings, resource, version, onDrop);
+    logger.debug('telemetry resource', { serviceName: attributes['service.name'], podinfo: pod.found });
+  } else if (!settings.disabled) {
+    logger.info('no OTLP endpoint configured: exporting nothing (set OTEL_EXPORTER_OTLP_ENDPOINT)');
+  }
+  const tracer: Tracer | undefined = pipeline?.tracer;
+  const metrics: Instruments | undefined =
+    pipeline === undefined ? undefined : createInstruments(pipeline.meter);
+  instruments = metrics;
+
+  const recordError = (stage: TelemetryStage, error: unknown): void => {
+    try {
+      metrics?.recordError(stage);
+      logger.warnRateLimited(`telemetry-error:${stage}`, 'telemetry stage failed; traffic unaffected', {
+        stage,
+        error: errorName(error),
+        detail: error instanceof Error ? redactText(error.message).slice(0, 200) : undefined,
+      });
+    } catch {
+      // Reporting a telemetry failure must never become a failure of its own.
+    }
+  };
+
+  const finishCall = (call: LlmCall, span: Span | undefined): LogFields | undefined => {
+    const errorType = errorTypeOf(call);
+    let cost: CostResult | undefined;
+    try {
+      cost = pricer.price(call);
+    } catch (error) {
+      recordError('pricing', error);
+    }
+    let traceId: string | undefined;
+    if (span !== undefined) {
+      try {
+        const priced = cost?.priced === true ? cost.cost : undefined;
+        span.setAttributes(spanAttributes(call, errorType, priced, pricer.version));
+        if (settings.captureContent)
+          span.setAttributes(contentAttributes(call.content, settings.maxContentChars));
+        const model = call.request.requestModel;
+        span.updateName(model === undefined ? call.request.operation : `${call.request.operation} ${model}`);
+        if (errorType !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+        const context = span.spanContext();
+        if ((context.traceFlags & 1) === 1) traceId = context.traceId;
+        span.end(call.timing.end);
+      } catch (error) {
+        recordError('export', error);
+      }
+    }
+    try {
+      metrics?.record(call, errorType, cost);
+    } catch (error) {
+      recordError('export', error);
+    }
+    return logFieldsOf(call, errorType, cost, traceId);
+  };
+
+  const startSpan = (context: CallContext): { span: Span; headers: Record<string, string> } | undefined => {
+    if (tracer === undefined) return undefined;
+    const parent: Context = propagator.extract(ROOT_CONTEXT, context.requestHeaders, defaultTextMapGetter);
+    const url = context.upstreamUrl;
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    // Sampling-relevant attributes known before the body is read; the rest are set by finish().
+    const attributes: Record<string, string | number> = {
+      [ATTR.serverAddress]: url.hostname.replace(/^\[|\]$/g, ''),
+      [ATTR.serverPort]: port,
+    };
+    if (context.route.providerName !== undefined) attributes[ATTR.providerName] = context.route.providerName;
+    const span = tracer.startSpan(
+      context.route.provider,
+      { kind: SpanKind.CLIENT, startTime: context.start, attributes },
+      parent,
+    );
+    const headers: Record<string, string> = {};
+    propagator.inject(trace.setSpan(parent, span), headers, defaultTextMapSetter);
+    return { span, headers };
+  };
+
+  let shuttingDown: Promise<void> | undefined;
+  return {
+    captureContent: settings.captureContent,
+    priceTableVersion: pricer.version,
+    start(context: CallContext): CallObservation {
+      let started: ReturnType<typeof startSpan>;
+      try {
+        started = startSpan(context);
+      } catch (error) {
+        recordError('observer', error);
+      }
+      const span = started?.span;
+      return {
+        upstreamHeaders: started?.headers,
+        finish: (call) => {
+          try {
+            return finishCall(call, span);
+          } catch (error) {
+            recordError('observer', error);
+            return undefined;
+          }
+        },
+      };
+    },
+    recordError,
+    describe: () => describeSettings(settings),
+    shutdown() {
+      shuttingDown ??= pipeline?.shutdown(options.shutdownTimeoutMs ?? 5000) ?? Promise.resolve();
+      return shuttingDown;
+    },
+  };
+};
