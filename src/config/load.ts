@@ -134,24 +134,24 @@ export const loadConfig = (options: CliOptions, env: Env, knownProviders: readon
 
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) problems.push(formatIssues(parsed.error.issues, input, origin));
-  if (parsed.success) {
-    parsed.data.routes.forEach((route, index) => {
-      if (!knownProviders.includes(route.provider)) {
-        problems.push(
-          `  ${origin} routes[${index}].provider: unknown provider (got ${describeValue(route.provider)}); known: ${knownProviders.join(', ')}`,
-        );
+  // Checked on the raw input too, so that one run reports every problem, not just the schema's.
+  const rawRoutes = Array.isArray(input.routes) ? (input.routes as unknown[]) : [];
+  const seen = new Set<string>();
+  rawRoutes.forEach((route, index) => {
+    if (typeof route !== 'object' || route === null) return;
+    const { provider, prefix } = route as { provider?: unknown; prefix?: unknown };
+    if (typeof provider === 'string' && provider !== '' && !knownProviders.includes(provider)) {
+      problems.push(
+        `  ${origin} routes[${index}].provider: unknown provider (got ${describeValue(provider)}); known: ${knownProviders.join(', ')}`,
+      );
+    }
+    if (typeof prefix === 'string') {
+      if (seen.has(prefix)) {
+        problems.push(`  ${origin} routes[${index}].prefix: duplicate prefix (got ${describeValue(prefix)})`);
       }
-    });
-    const seen = new Set<string>();
-    parsed.data.routes.forEach((route, index) => {
-      if (seen.has(route.prefix)) {
-        problems.push(
-          `  ${origin} routes[${index}].prefix: duplicate prefix (got ${describeValue(route.prefix)})`,
-        );
-      }
-      seen.add(route.prefix);
-    });
-  }
+      seen.add(prefix);
+    }
+  });
   if (problems.length > 0 || !parsed.success) {
     throw new LlmtapError('LLMTAP_CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`);
   }
