@@ -183,7 +183,9 @@ describe('errors', () => {
   });
 
   it('answers 404 listing the configured prefixes for an unknown path', async () => {
-    const upstream = await startUpstream((_req, res) => res.end());
+    const upstream = await startUpstream((_req, res) => {
+      res.end();
+    });
     const proxy = await setup(upstream);
     const response = await rawRequest(`${proxy.dataUrl}/nope/v1/chat/completions`);
     expect(response.status).toBe(404);
