@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { parseDockerfile, type Stage } from './dockerfile.ts';
+import { repoRoot } from './kubectl.ts';
+
+const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+const stages = parseDockerfile(dockerfile);
+const runtime = stages.at(-1) as Stage;
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+  engines: { node: string };
+};
+const all = (stage: Stage, keyword: string): string[] =>
+  stage.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+
+describe('Dockerfile', () => {
+  it('is multi-stage, on an official Node 24 image pinned to an exact version', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const stage of stages) {
+      expect(stage.from).toMatch(
+        /^(?:node:24\.\d+\.\d+-(?:bookworm|trixie)-slim|gcr\.io\/distroless\/nodejs24-debian1\d:nonroot@sha256:[0-9a-f]{64})$/,
+      );
+    }
+    // The tests run on the same Node as the image (the `node` dev dependency).
+    const devNode = (
+      JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'node', 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+    expect(runtime.from).toContain(`node:${devNode}-`);
+  });
+
+  it('runs as a numeric non-root UID that matches the manifests', () => {
+    const users = all(runtime, 'USER');
+    expect(users).toHaveLength(1);
+    const match = /^(\d+)(?::(\d+))?$/.exec(users[0] ?? '');
+    expect(match).not.toBeNull();
+    expect(Number(match?.[1])).toBeGreaterThan(0);
+    const sidecar = readFileSync(join(repoRoot, 'deploy/components/llmtap-sidecar/sidecar.yaml'), 'utf8');
+    const doc = parseYaml(sidecar) as {
+      spec: {
+        template: {
+          spec: { initContainers: Array<{ securityContext: { runAsUser: number; runAsGroup: number } }> };
+        };
+      };
+    };
+    const sc = doc.spec.template.spec.initContainers[0]?.securityContext;
+    expect(sc?.runAsUser).toBe(Number(match?.[1]));
+    expect(sc?.runAsGroup).toBe(Number(match?.[2]));
+  });
+
+  it('has no dev dependencies in the runtime stage', () => {
+    // node_modules comes only from a stage that installed with --omit=dev; the runtime installs nothing.
+    const copies = all(runtime, 'COPY');
+    const nodeModules = copies.filter((c) => /node_modules/.test(c));
+    expect(nodeModules).toHaveLength(1);
+    const fromStage = /--from=(\S+)/.exec(nodeModules[0] ?? '')?.[1];
+    const depsStage = stages.find((s) => s.name === fromStage);
+    expect(depsStage).toBeDefined();
+    const depsRuns = all(depsStage as Stage, 'RUN').join(' && ');
+    expect(depsRuns).toMatch(/npm ci\b[^&]*--omit=dev/);
+    expect(depsRuns).not.toMatch(/npm (?:install|i)\b/);
+    expect(all(runtime, 'RUN')).toEqual([]);
+    // Nothing copied wholesale from the build context or the build stage's node_modules.
+    for (const c of copies) expect(c).not.toMatch(/^\.\s|^--from=build\s+\/app\/node_modules/);
+  });
+
+  it('builds with the npm scripts a test can run without Docker', () => {
+    const build = stages.find((s) => all(s, 'RUN').some((r) => r.includes('npm run build')));
+    expect(build).toBeDefined();
+    expect(pkg.scripts.build).toBeDefined();
+    expect(all(runtime, 'COPY').some((c) => /--from=\S+\s+\/app\/dist\s/.test(c))).toBe(true);
+  });
+
+  it('enters through the llmtap CLI in exec form, so SIGTERM reaches Node', () => {
+    const entry = all(runtime, 'ENTRYPOINT');
+    expect(entry).toHaveLength(1);
+    const argv = JSON.parse(entry[0] ?? '') as string[];
+    expect(argv[0]).toBe('node');
+    expect(argv[1]).toBe(`/app/${(pkg.bin.llmtap ?? '').replace(/^\.\//, '')}`);
+    expect(all(runtime, 'CMD')).toEqual([]);
+  });
+
+  it('exposes the data and admin ports', () => {
+    const ports = all(runtime, 'EXPOSE').flatMap((e) => e.split(/\s+/));
+    expect(ports).toEqual(expect.arrayContaining(['4545', '4546']));
+  });
+
+  it('ships the sidecar template the injector reads, and every COPY source exists', () => {
+    const buildContext = stages.flatMap((s) => all(s, 'COPY')).filter((c) => !c.startsWith('--from='));
+    for (const copy of buildContext) {
+      const sources = copy.split(/\s+/).slice(0, -1);
+      for (const src of sources) expect(existsSync(join(repoRoot, src)), src).toBe(true);
+    }
+    expect(all(runtime, 'COPY').join('\n')).toContain('deploy/components/llmtap-sidecar/sidecar.yaml');
+  });
+
+  it('has a .dockerignore that admits only what the COPY steps use', () => {
+    const ignore = readFileSync(join(repoRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    expect(ignore).toContain('**');
+    const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/\*\*$/, ''));
+    const buildContext = stages.flatMap((s) => all(s, 'COPY')).filter((c) => !c.startsWith('--from='));
+    for (const copy of buildContext) {
+      for (const src of copy.split(/\s+/).slice(0, -1))
+        expect(allowed, src).toContain(src.replace(/\/$/, ''));
+    }
+    expect(allowed.some((a) => /node_modules|\.git|dist|test/.test(a))).toBe(false);
+  });
+});
