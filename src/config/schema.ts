@@ -37,6 +37,7 @@ export const routeSchema = z
     upstream: z
       .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
       .refine((value) => {
+        if (!URL.canParse(value)) return true; // already reported by the URL check
         const url = new URL(value);
         return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
       }, 'the upstream URL must not carry a query, fragment or credentials'),
