@@ -1,0 +1,120 @@
+/**
+ * Micro-benchmark of the framing decoders on the recorded fixture bodies: MB/s of wire bytes at 1 B, 64 B
+ * and 16 KiB chunks, one fresh decoder per body (as per call). Chunks are cut before timing, so only
+ * decoding is measured; each cell runs for a bounded time and a bounded number of passes.
+ *
+ *   npx node test/bench/decoders.ts        # prints a table
+ */
+import { fileURLToPath } from 'node:url';
+import type { Framing } from '../../src/adapter.ts';
+import { createFrameDecoder } from '../../src/framing/index.ts';
+import { loadRecordedFixtures, wireBody } from '../helpers/recorded.ts';
+
+const CHUNK_SIZES = [1, 64, 16 * 1024] as const;
+const CELL_MS = 300;
+const MAX_PASSES = 100_000;
+
+interface Corpus {
+  readonly framing: Framing;
+  readonly source: string;
+  readonly bodies: readonly Buffer[];
+}
+
+const corpora = (): Corpus[] => {
+  const fixtures = loadRecordedFixtures().filter((f) => f.response.wire_body_base64 === undefined);
+  const byFormat = (format: string): Buffer[] =>
+    fixtures.filter((f) => f.response.format === format).map((f) => wireBody(f));
+  const sse = byFormat('sse');
+  // No recorded Gemini array stream exists: rebuild one from each Gemini SSE stream's events.
+  const geminiArrays = fixtures
+    .filter((f) => f.provider === 'gemini' && f.response.format === 'sse')
+    .map((f) => {
+      const events: string[] = [];
+      const decoder = createFrameDecoder('sse', {
+        maxFrameBytes: 1 << 24,
+        onFrame: (frame) => events.push(JSON.stringify(JSON.parse(frame.text), null, 2)),
+      });
+      decoder.push(wireBody(f));
+      decoder.end(true);
+      return Buffer.from(`[${events.join(',\r\n')}]`);
+    });
+  return [
+    { framing: 'sse', source: 'recorded SSE bodies', bodies: sse },
+    { framing: 'ndjson', source: 'recorded NDJSON bodies', bodies: byFormat('ndjson') },
+    { framing: 'aws-eventstream', source: 'recorded Bedrock eventstream bodies', bodies: byFormat('aws-eventstream') },
+    { framing: 'json-array', source: 'Gemini SSE events re-framed as a JSON array', bodies: geminiArrays },
+    { framing: 'json', source: 'recorded JSON bodies', bodies: byFormat('json') },
+  ];
+};
+
+const split = (body: Buffer, size: number): Buffer[] => {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < body.length; i += size) chunks.push(body.subarray(i, i + size));
+  return chunks;
+};
+
+const cell = (corpus: Corpus, chunkBytes: number): Record<string, unknown> => {
+  const chunked = corpus.bodies.map((body) => split(body, chunkBytes));
+  const bytesPerPass = corpus.bodies.reduce((sum, body) => sum + body.length, 0);
+  let frames = 0;
+  const onFrame = (): void => {
+    frames += 1;
+  };
+  const pass = (): void => {
+    for (const chunks of chunked) {
+      const decoder = createFrameDecoder(corpus.framing, { maxFrameBytes: 4 * 1024 * 1024, onFrame });
+      for (const chunk of chunks) decoder.push(chunk);
+      decoder.end(true);
+    }
+  };
+  // Warm-up so the JIT has compiled the decoder before timing.
+  for (let i = 0; i < 3; i++) pass();
+  frames = 0;
+  let passes = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (passes < MAX_PASSES && elapsed < CELL_MS) {
+    pass();
+    passes += 1;
+    elapsed = performance.now() - start;
+  }
+  const seconds = elapsed / 1000;
+  return {
+    decoder: corpus.framing,
+    chunkBytes,
+    bodies: corpus.bodies.length,
+    bytesPerPass,
+    framesPerPass: frames / passes,
+    passes,
+    mbPerSec: Number((bytesPerPass * passes / 1e6 / seconds).toFixed(1)),
+    nsPerFrame: frames > 0 ? Math.round((seconds * 1e9) / frames) : undefined,
+    source: corpus.source,
+  };
+};
+
+export const runDecoderBench = async (): Promise<Record<string, unknown>[]> => {
+  const rows: Record<string, unknown>[] = [];
+  for (const corpus of corpora()) {
+    if (corpus.bodies.length === 0) continue;
+    for (const size of CHUNK_SIZES) {
+      rows.push(cell(corpus, size));
+      // Let timers and I/O run between cells when embedded in a bigger harness.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return rows;
+};
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const rows = await runDecoderBench();
+  console.table(
+    rows.map(({ decoder, chunkBytes, bodies, bytesPerPass, mbPerSec, nsPerFrame }) => ({
+      decoder,
+      chunkBytes,
+      bodies,
+      bytesPerPass,
+      mbPerSec,
+      nsPerFrame,
+    })),
+  );
+}

@@ -1,0 +1,98 @@
+/** Command-line and environment options of `npm run bench`. */
+import type { CellSpec } from './cells.ts';
+import type { TargetName } from './targets.ts';
+
+export interface Options {
+  readonly quick: boolean;
+  readonly reps: number;
+  /** Closed-loop and TTFT cells; open-loop cells run 1.6× longer for a steadier p99.9. */
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly streams: number;
+  readonly soakCalls: number;
+  readonly targets: readonly TargetName[] | undefined;
+  readonly cells: readonly string[] | undefined;
+  readonly cpuProf: boolean;
+  /** Node flags for every Node proxy (bare and llmtap alike), e.g. the heap bounds the README documents. */
+  readonly nodeFlags: readonly string[];
+  readonly llmtapLogLevel: string | undefined;
+  readonly globalTimeoutMs: number;
+}
+
+export const CELLS: readonly CellSpec[] = [
+  { id: 'json-c1', kind: 'closed', mode: 'json', connections: 1 },
+  { id: 'json-c16', kind: 'closed', mode: 'json', connections: 16 },
+  { id: 'json-c64', kind: 'closed', mode: 'json', connections: 64 },
+  { id: 'sse-c16', kind: 'closed', mode: 'sse', connections: 16 },
+  { id: 'sse-c64', kind: 'closed', mode: 'sse', connections: 64 },
+  { id: 'large-c16', kind: 'closed', mode: 'large', connections: 16 },
+  { id: 'open-json', kind: 'open', mode: 'json', connections: 128, rate: 1000 },
+  { id: 'open-sse', kind: 'open', mode: 'sse', connections: 128, rate: 500 },
+  { id: 'ttft-c1', kind: 'ttft', mode: 'ttft', connections: 1 },
+  { id: 'ttft-c64', kind: 'ttft', mode: 'ttft', connections: 64 },
+];
+
+const USAGE = `usage: npm run bench -- [--quick] [--reps=N] [--duration=SECONDS] [--streams=N] [--soak=CALLS]
+       [--targets=direct,bare,nginx,llmtap,llmtap-notel] [--cells=json-c64,...] [--cpu-prof]
+env:   BENCH_QUICK=1 (same as --quick), BENCH_NODE_FLAGS="--max-old-space-size=… …" (all Node proxies),
+       BENCH_LLMTAP_LOG_LEVEL=info|warn|… (default: llmtap's own default)`;
+
+const value = (args: readonly string[], name: string): string | undefined => {
+  const prefix = `--${name}=`;
+  return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+};
+
+const positive = (text: string | undefined, name: string): number | undefined => {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number\n${USAGE}`);
+  return n;
+};
+
+const TARGETS: readonly TargetName[] = ['direct', 'bare', 'nginx', 'llmtap', 'llmtap-notel'];
+
+export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): Options => {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const known = [
+    '--quick',
+    '--cpu-prof',
+    '--reps=',
+    '--duration=',
+    '--streams=',
+    '--soak=',
+    '--targets=',
+    '--cells=',
+  ];
+  for (const arg of args) {
+    if (!known.some((k) => (k.endsWith('=') ? arg.startsWith(k) : arg === k))) {
+      throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    }
+  }
+  const quick = args.includes('--quick') || env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const targets = value(args, 'targets')?.split(',') as TargetName[] | undefined;
+  for (const t of targets ?? []) {
+    if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}\n${USAGE}`);
+  }
+  const cells = value(args, 'cells')?.split(',');
+  for (const c of cells ?? []) {
+    if (!CELLS.some((cell) => cell.id === c)) throw new Error(`unknown cell ${c}\n${USAGE}`);
+  }
+  const durationS = positive(value(args, 'duration'), 'duration');
+  return {
+    quick,
+    reps: positive(value(args, 'reps'), 'reps') ?? (quick ? 1 : 3),
+    durationMs: durationS !== undefined ? durationS * 1000 : quick ? 1500 : 5000,
+    warmupMs: quick ? 1000 : 3000,
+    streams: positive(value(args, 'streams'), 'streams') ?? (quick ? 500 : 2000),
+    soakCalls: positive(value(args, 'soak'), 'soak') ?? (quick ? 3000 : 20_000),
+    targets,
+    cells,
+    cpuProf: args.includes('--cpu-prof'),
+    nodeFlags: (env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== ''),
+    llmtapLogLevel: env.BENCH_LLMTAP_LOG_LEVEL,
+    globalTimeoutMs: quick ? 10 * 60_000 : 50 * 60_000,
+  };
+};
