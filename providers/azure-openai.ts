@@ -1,6 +1,7 @@
 /**
- * Azure OpenAI: the OpenAI dialect on `/openai/deployments/{deployment}/…?api-version=…` (the deployment
- * name is the request model; the response names the real model) and on the `/openai/v1/…` path.
+ * Azure OpenAI: the OpenAI dialect on `/openai/deployments/{deployment}/…?api-version=…` (the request
+ * model is the body's `model` as the client named it, else the deployment; the response names the real
+ * model) and on the `/openai/v1/…` path.
  * No usage injection: api-versions before 2024-09-01-preview reject `stream_options`, and `patchRequest`
  * cannot see the api-version.
  */

@@ -5,25 +5,35 @@
 import type { ProviderAdapter } from '../src/adapter.ts';
 import { anthropic } from './anthropic.ts';
 import { azureOpenAi } from './azure-openai.ts';
+import { bedrock } from './bedrock.ts';
+import { cohere } from './cohere.ts';
 import { deepseek } from './deepseek.ts';
+import { gemini } from './gemini.ts';
 import { groq } from './groq.ts';
 import { mistral } from './mistral.ts';
+import { ollama } from './ollama.ts';
 import { openai } from './openai.ts';
 import { openaiCompatible } from './openai-compatible.ts';
 import { openrouter } from './openrouter.ts';
 import { together } from './together.ts';
+import { vertexAi } from './vertex-ai.ts';
 import { xai } from './xai.ts';
 
 export const adapters: readonly ProviderAdapter[] = Object.freeze([
   openai,
   azureOpenAi,
   anthropic,
+  gemini,
+  vertexAi,
+  bedrock,
+  cohere,
   mistral,
   groq,
   deepseek,
   together,
   openrouter,
   xai,
+  ollama,
   openaiCompatible,
 ]);
 

@@ -190,17 +190,17 @@ const inputContent = (api: OpenAiApi, body: Json, options: ParseOptions): Parsed
   return undefined;
 };
 
-/** Request facts; `modelOverride` is Azure's deployment name from the path. */
+/** Request facts; `fallbackModel` (Azure's deployment name from the path) applies when the body names none. */
 export const parseOpenAiRequest = (
   api: OpenAiApi,
   rawBody: unknown,
   options: ParseOptions,
-  modelOverride?: string,
+  fallbackModel?: string,
 ): WithApi<ParsedRequest> => {
   const body = obj(rawBody) ?? {};
   const facts = {
     operation: OPERATION[api],
-    requestModel: modelOverride ?? str(body.model),
+    requestModel: str(body.model) ?? fallbackModel,
     stream: body.stream === true,
     params: openAiParams(api, body),
     [API]: api,

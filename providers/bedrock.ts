@@ -1,0 +1,308 @@
+/**
+ * AWS Bedrock Runtime: Converse (JSON), ConverseStream (eventstream; stop reason in `messageStop`, usage in
+ * the final `metadata` event), InvokeModel (model-native JSON, usage in headers) and
+ * InvokeModelWithResponseStream (eventstream `chunk` events carrying `{"bytes": base64(model JSON)}`).
+ * Bedrock names no completion id: the response id is the `x-amzn-requestid` header. Converse responses
+ * never name the model; the request model is the URL's model id.
+ */
+import type {
+  Frame,
+  Framing,
+  OutputSignal,
+  ParsedRequest,
+  ParsedResponse,
+  ParseOptions,
+  ProviderAdapter,
+  ResponseHead,
+  ResponseParser,
+} from '../src/adapter.ts';
+import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
+import type { CapturedContent, RequestFacts, RequestParams } from '../src/record.ts';
+import { AnthropicEvents, anthropicInput, anthropicParts } from './anthropic.ts';
+import {
+  chunkBytes,
+  decodeBase64Utf8,
+  invokeFinishReason,
+  invokeParams,
+  readInvocationMetrics,
+  readUsageHeaders,
+} from './bedrock-invoke.ts';
+import {
+  API,
+  apiOf,
+  arr,
+  count,
+  decodeSegment,
+  definedOnly,
+  hasNonEmpty,
+  type Json,
+  num,
+  obj,
+  stopSequences,
+  str,
+  sumKnown,
+  trimPath,
+  type WithApi,
+} from './common.ts';
+import { ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
+import { awsErrorType, ResponseState } from './state.ts';
+
+type BedrockApi = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
+
+const PATH = /\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
+
+const route = (path: string): [string, BedrockApi] | undefined => {
+  const match = PATH.exec(trimPath(path));
+  if (match?.[1] === undefined || match[2] === undefined) return undefined;
+  return [decodeSegment(match[1]), match[2] as BedrockApi];
+};
+
+const converseParams = (body: Json): RequestParams => {
+  const config = obj(body.inferenceConfig) ?? {};
+  return definedOnly<RequestParams>({
+    temperature: num(config.temperature),
+    topP: num(config.topP),
+    maxTokens: count(config.maxTokens),
+    stopSequences: stopSequences(config.stopSequences),
+  });
+};
+
+const converseParts = (budget: ContentBudget, content: unknown): Part[] => {
+  const parts: Part[] = [];
+  for (const item of arr(content) ?? []) {
+    const block = obj(item);
+    if (block === undefined) continue;
+    const toolUse = obj(block.toolUse);
+    const toolResult = obj(block.toolResult);
+    const reasoning = obj(obj(block.reasoningContent)?.reasoningText);
+    if (typeof block.text === 'string') parts.push({ type: 'text', content: budget.take(block.text) });
+    else if (toolUse !== undefined) {
+      parts.push(
+        definedOnly<Part>({
+          type: 'tool_call',
+          id: str(toolUse.toolUseId),
+          name: str(toolUse.name),
+          arguments: jsonText(budget, toolUse.input),
+        }),
+      );
+    } else if (toolResult !== undefined) {
+      parts.push(
+        definedOnly<Part>({
+          type: 'tool_call_response',
+          id: str(toolResult.toolUseId),
+          response: jsonText(budget, toolResult.content),
+        }),
+      );
+    } else if (typeof reasoning?.text === 'string') {
+      parts.push({ type: 'reasoning', content: budget.take(reasoning.text) });
+    } else if (block.image !== undefined || block.document !== undefined) {
+      parts.push({ type: 'blob', modality: block.image !== undefined ? 'image' : 'document' });
+    }
+  }
+  return parts;
+};
+
+const converseInput = (body: Json, options: ParseOptions): CapturedContent => {
+  const budget = new ContentBudget(options.maxCapturedChars);
+  const messages: Message[] = [];
+  for (const item of arr(body.messages) ?? []) {
+    const message = obj(item);
+    if (message !== undefined) {
+      messages.push({ role: str(message.role) ?? 'user', parts: converseParts(budget, message.content) });
+    }
+  }
+  return captured(budget, {
+    inputMessages: messages,
+    systemInstructions: converseParts(budget, body.system),
+  });
+};
+
+const readConverseUsage = (state: ResponseState, usage: Json): void => {
+  const cacheRead = count(usage.cacheReadInputTokens);
+  const cacheWrite = count(usage.cacheWriteInputTokens);
+  state.inputTokens = sumKnown(count(usage.inputTokens), cacheRead, cacheWrite);
+  state.outputTokens = count(usage.outputTokens);
+  state.cacheReadInputTokens = cacheRead;
+  state.cacheCreationInputTokens = cacheWrite;
+};
+
+/** Chunk payload keys that carry generated text or tool input, across the model families. */
+const OUTPUT_KEYS = ['"text"', '"outputText"', '"generation"', '"completion"', '"partial_json"', '"input"'];
+
+class BedrockParser implements ResponseParser {
+  readonly #state: ResponseState;
+  readonly #api: BedrockApi;
+  readonly #head: ResponseHead;
+  readonly #budget: ContentBudget | undefined;
+  readonly #text: StreamedText | undefined;
+  readonly #anthropic: AnthropicEvents;
+  #output: Message[] | undefined;
+
+  constructor(api: BedrockApi, head: ResponseHead, budget: ContentBudget | undefined) {
+    this.#state = new ResponseState(head);
+    this.#api = api;
+    this.#head = head;
+    this.#budget = budget;
+    const streaming = api === 'converse-stream' || api === 'invoke-with-response-stream';
+    this.#text = budget === undefined || !streaming ? undefined : new StreamedText(budget);
+    this.#anthropic = new AnthropicEvents(this.#state, this.#text);
+    this.#state.responseId = str(head.headers['x-amzn-requestid']);
+  }
+
+  push(frame: Frame, signal: OutputSignal): void {
+    const state = this.#state;
+    if (state.httpError) {
+      state.terminal = true;
+      state.httpErrorBody(parseJsonObject(frame.text), awsErrorType(this.#head.headers));
+      return;
+    }
+    if (frame.messageType === 'exception' || frame.messageType === 'error') {
+      state.streamError(frame.event ?? frame.messageType);
+      return;
+    }
+    if (this.#api === 'converse-stream') this.#converseEvent(frame, signal);
+    else if (this.#api === 'invoke-with-response-stream') this.#invokeChunk(frame, signal);
+    else this.#body(frame.text, signal);
+  }
+
+  #converseEvent(frame: Frame, signal: OutputSignal): void {
+    const state = this.#state;
+    const type = frame.event;
+    if (type === 'contentBlockDelta') {
+      signal.output();
+      if (this.#text !== undefined) {
+        const delta = obj(parseJsonObject(frame.text)?.delta);
+        if (typeof delta?.text === 'string') this.#text.add(0, delta.text);
+      }
+      return;
+    }
+    if (type !== 'messageStop' && type !== 'metadata') return;
+    const event = parseJsonObject(frame.text);
+    if (event === undefined) return;
+    if (type === 'messageStop') {
+      state.finish.set(0, str(event.stopReason));
+      return;
+    }
+    const usage = obj(event.usage);
+    if (usage !== undefined) readConverseUsage(state, usage);
+    state.terminal = true;
+  }
+
+  #invokeChunk(frame: Frame, signal: OutputSignal): void {
+    const state = this.#state;
+    const bytes = chunkBytes(frame.text) ?? str(parseJsonObject(frame.text)?.bytes);
+    const text = bytes === undefined ? undefined : decodeBase64Utf8(bytes);
+    if (text === undefined) return;
+    const anthropicEvent = text.startsWith('{"type":"');
+    if (anthropicEvent) {
+      // Claude 3+ on Bedrock streams the Anthropic Messages events; the last one adds Bedrock's metrics.
+      this.#anthropic.push(undefined, text, signal);
+      if (!text.includes('invocationMetrics')) return;
+    } else {
+      if (OUTPUT_KEYS.some((key) => hasNonEmpty(text, key))) signal.output();
+      const relevant =
+        this.#text !== undefined ||
+        text.includes('eason') ||
+        text.includes('invocationMetrics') ||
+        text.includes('"metadata"');
+      if (!relevant) return;
+    }
+    const chunk = parseJsonObject(text);
+    if (chunk === undefined) return;
+    if (!anthropicEvent) {
+      state.finish.set(0, invokeFinishReason(chunk));
+      state.responseModel ??= str(chunk.model);
+      if (this.#text !== undefined) {
+        const piece =
+          chunk.outputText ??
+          chunk.generation ??
+          chunk.completion ??
+          obj(obj(chunk.contentBlockDelta)?.delta)?.text;
+        if (typeof piece === 'string') this.#text.add(0, piece);
+      }
+    }
+    const metrics = obj(chunk['amazon-bedrock-invocationMetrics']);
+    if (metrics !== undefined) {
+      readInvocationMetrics(state, metrics);
+      state.terminal = true;
+    }
+  }
+
+  #body(text: string, signal: OutputSignal): void {
+    const state = this.#state;
+    const body = parseJsonObject(text);
+    state.terminal = true;
+    if (body === undefined) return;
+    signal.output();
+    if (this.#api === 'converse') {
+      state.finish.set(0, str(body.stopReason));
+      const usage = obj(body.usage);
+      if (usage !== undefined) readConverseUsage(state, usage);
+      if (this.#budget !== undefined) {
+        const message = obj(obj(body.output)?.message);
+        this.#output = [
+          {
+            role: 'assistant',
+            parts: converseParts(this.#budget, message?.content),
+            finish_reason: str(body.stopReason) ?? '',
+          },
+        ];
+      }
+      return;
+    }
+    state.finish.set(0, invokeFinishReason(body));
+    // Only Anthropic-format bodies name the model (`"model":"claude-3-…"`).
+    if (body.type === 'message' || body.type === 'completion') state.responseModel = str(body.model);
+    readUsageHeaders(state, this.#head.headers);
+    if (this.#budget !== undefined && body.type === 'message') {
+      this.#output = [
+        {
+          role: 'assistant',
+          parts: anthropicParts(this.#budget, body.content),
+          finish_reason: str(body.stop_reason) ?? '',
+        },
+      ];
+    }
+  }
+
+  finish(): ParsedResponse {
+    if (this.#budget === undefined) return this.#state.result();
+    const output = this.#text?.messages(this.#state.finish.list()) ?? this.#output;
+    return this.#state.result(captured(this.#budget, { outputMessages: output }));
+  }
+}
+
+const bedrockFraming = (request: RequestFacts, head: ResponseHead): Framing =>
+  head.status < 400 && request.stream ? 'aws-eventstream' : 'json';
+
+export const bedrock = defineAdapter({
+  id: 'bedrock',
+  providerName: 'aws.bedrock',
+  operationFor(target) {
+    return target.method.toUpperCase() === 'POST' && route(target.path) !== undefined ? 'chat' : undefined;
+  },
+  parseRequest(operation, target, rawBody, options): WithApi<ParsedRequest> {
+    const body = obj(rawBody) ?? {};
+    const [model, api] = route(target.path) ?? [undefined, 'invoke' as const];
+    const converse = api === 'converse' || api === 'converse-stream';
+    const facts = {
+      operation,
+      requestModel: model === undefined ? undefined : str(model),
+      stream: api === 'converse-stream' || api === 'invoke-with-response-stream',
+      params: converse ? converseParams(body) : invokeParams(body),
+      [API]: api,
+    };
+    if (!options.captureContent) return facts;
+    // InvokeModel bodies are model-native; the Anthropic shape is the one worth capturing.
+    const content = converse ? converseInput(body, options) : anthropicInput(body, options);
+    return { ...facts, content };
+  },
+  framing: bedrockFraming,
+  createParser(request, head, options) {
+    const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+    const api =
+      (apiOf(request) as BedrockApi | undefined) ??
+      (request.stream ? 'invoke-with-response-stream' : 'invoke');
+    return new BedrockParser(api, head, budget);
+  },
+} satisfies ProviderAdapter);

@@ -1,0 +1,183 @@
+/**
+ * Ollama: the native API (`/api/chat`, `/api/generate`, `/api/embed`, legacy `/api/embeddings`; streaming
+ * is the default and is NDJSON whose final `"done":true` line carries the counts) and its OpenAI-compatible
+ * `/v1` API (the shared dialect). No response ids.
+ */
+import type {
+  Frame,
+  Framing,
+  OutputSignal,
+  ParsedRequest,
+  ParsedResponse,
+  ParseOptions,
+  ProviderAdapter,
+  ResponseHead,
+  ResponseParser,
+} from '../src/adapter.ts';
+import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
+import type { CapturedContent, Operation, RequestFacts, RequestParams } from '../src/record.ts';
+import {
+  API,
+  apiOf,
+  count,
+  definedOnly,
+  hasNonEmpty,
+  type Json,
+  num,
+  obj,
+  stopSequences,
+  str,
+  trimPath,
+  type WithApi,
+} from './common.ts';
+import { ContentBudget, captured, type Message, StreamedText, textMessage, textPart } from './content.ts';
+import { createOpenAiParser, openAiApiOf, openAiDialect, openAiFraming } from './openai-dialect.ts';
+import { chatMessages } from './openai-request.ts';
+import { ResponseState } from './state.ts';
+
+const NATIVE = 'native';
+const NATIVE_PATH = /\/api\/(chat|generate|embed|embeddings)$/;
+const NATIVE_OPERATION: Readonly<Record<string, Operation>> = {
+  chat: 'chat',
+  generate: 'text_completion',
+  embed: 'embeddings',
+  embeddings: 'embeddings',
+};
+
+// No usage injection: `patchRequest` sees only the body, and a native `/api/chat` body looks like an OpenAI
+// chat body; injecting into native requests would alter traffic for nothing.
+const dialect = openAiDialect({ id: 'ollama', providerName: 'ollama', injectUsage: false });
+
+const nativeOperation = (path: string): Operation | undefined => {
+  const kind = NATIVE_PATH.exec(trimPath(path))?.[1];
+  return kind === undefined ? undefined : NATIVE_OPERATION[kind];
+};
+
+const params = (body: Json): RequestParams => {
+  const options = obj(body.options) ?? {};
+  return definedOnly<RequestParams>({
+    temperature: num(options.temperature),
+    topP: num(options.top_p),
+    topK: num(options.top_k),
+    maxTokens: count(options.num_predict),
+    seed: num(options.seed),
+    stopSequences: stopSequences(options.stop),
+    frequencyPenalty: num(options.frequency_penalty),
+    presencePenalty: num(options.presence_penalty),
+    outputType: body.format === undefined ? undefined : 'json',
+  });
+};
+
+const inputContent = (body: Json, options: ParseOptions): CapturedContent => {
+  const budget = new ContentBudget(options.maxCapturedChars);
+  const messages: Message[] =
+    typeof body.prompt === 'string'
+      ? [{ role: 'user', parts: [textPart(budget, body.prompt)] }]
+      : chatMessages(budget, body.messages);
+  const system = typeof body.system === 'string' ? [textPart(budget, body.system)] : undefined;
+  return captured(budget, { inputMessages: messages, systemInstructions: system });
+};
+
+class OllamaParser implements ResponseParser {
+  readonly #state: ResponseState;
+  readonly #stream: boolean;
+  readonly #text: StreamedText | undefined;
+  #parsedFirst = false;
+
+  constructor(stream: boolean, head: ResponseHead, budget: ContentBudget | undefined) {
+    this.#state = new ResponseState(head);
+    this.#stream = stream;
+    this.#text = budget === undefined ? undefined : new StreamedText(budget);
+  }
+
+  push(frame: Frame, signal: OutputSignal): void {
+    const state = this.#state;
+    const text = frame.text;
+    if (state.httpError) {
+      state.terminal = true;
+      state.httpErrorBody(parseJsonObject(text));
+      return;
+    }
+    const output =
+      hasNonEmpty(text, '"content"') ||
+      hasNonEmpty(text, '"response"') ||
+      hasNonEmpty(text, '"tool_calls"') ||
+      hasNonEmpty(text, '"thinking"');
+    if (output) signal.output();
+    // Content lines repeat the model and carry no counts; parse the first, the last and errors.
+    const needed =
+      !this.#stream ||
+      !this.#parsedFirst ||
+      this.#text !== undefined ||
+      text.includes('"done":true') ||
+      text.includes('"error"');
+    if (!needed) return;
+    const line = parseJsonObject(text);
+    if (line === undefined) return;
+    this.#parsedFirst = true;
+    if (line.error !== undefined) {
+      // Ollama's error is a sentence, not a code.
+      state.streamError('_OTHER');
+      return;
+    }
+    state.responseModel ??= str(line.model);
+    if (this.#text !== undefined) {
+      const piece = typeof line.response === 'string' ? line.response : obj(line.message)?.content;
+      if (typeof piece === 'string') this.#text.add(0, piece);
+    }
+    if (line.done === true || !this.#stream) {
+      state.terminal = true;
+      state.finish.set(0, str(line.done_reason));
+      state.inputTokens = count(line.prompt_eval_count);
+      state.outputTokens = count(line.eval_count);
+    }
+  }
+
+  finish(): ParsedResponse {
+    if (this.#text === undefined) return this.#state.result();
+    const reason = this.#state.finish.list()[0] ?? '';
+    const messages = this.#state.httpError ? [] : this.#text.messages([reason]);
+    return this.#state.result(
+      captured(this.#text.budget, {
+        outputMessages: messages.length > 0 ? messages : [textMessage('assistant', '', reason)],
+      }),
+    );
+  }
+}
+
+const ollamaFraming = (request: RequestFacts, head: ResponseHead): Framing => {
+  if (apiOf(request) !== NATIVE) return openAiFraming(request, head);
+  return head.status < 400 && request.stream ? 'ndjson' : 'json';
+};
+
+export const ollama = defineAdapter({
+  id: 'ollama',
+  providerName: 'ollama',
+  operationFor(target) {
+    if (target.method.toUpperCase() !== 'POST') return undefined;
+    return nativeOperation(target.path) ?? dialect.operationFor(target);
+  },
+  parseRequest(operation, target, rawBody, options): WithApi<ParsedRequest> {
+    if (nativeOperation(target.path) === undefined) {
+      return dialect.parseRequest(operation, target, rawBody, options);
+    }
+    const body = obj(rawBody) ?? {};
+    const generation = operation === 'chat' || operation === 'text_completion';
+    const facts = {
+      operation,
+      requestModel: str(body.model),
+      // Native generation endpoints stream unless told not to.
+      stream: generation && body.stream !== false,
+      params: generation ? params(body) : {},
+      [API]: NATIVE,
+    };
+    return options.captureContent && generation ? { ...facts, content: inputContent(body, options) } : facts;
+  },
+  framing: ollamaFraming,
+  createParser(request, head, options) {
+    const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+    const framing = ollamaFraming(request, head);
+    if (apiOf(request) !== NATIVE) return createOpenAiParser(openAiApiOf(request), framing, head, budget);
+    return new OllamaParser(framing === 'ndjson', head, budget);
+  },
+} satisfies ProviderAdapter);
