@@ -33,7 +33,13 @@ export class ByteAccumulator {
       this.#buf.copy(next, 0, 0, this.#len);
       this.#buf = next;
     }
-    this.#buf.set(src.subarray(start, end), this.#len);
+    if (add <= 16) {
+      // Tiny pieces (a chunk split mid-line): a byte loop avoids allocating a subarray view per push.
+      const buf = this.#buf;
+      for (let i = 0, at = this.#len; i < add; i++, at++) buf[at] = src[start + i] ?? 0;
+    } else {
+      this.#buf.set(src.subarray(start, end), this.#len);
+    }
     this.#len = need;
   }
 

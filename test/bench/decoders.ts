@@ -11,7 +11,8 @@ import { createFrameDecoder } from '../../src/framing/index.ts';
 import { loadRecordedFixtures, wireBody } from '../helpers/recorded.ts';
 
 const CHUNK_SIZES = [1, 64, 16 * 1024] as const;
-const CELL_MS = 300;
+const CELL_MS = 400;
+const ROUNDS = 5;
 const MAX_PASSES = 100_000;
 
 interface Corpus {
@@ -41,7 +42,11 @@ const corpora = (): Corpus[] => {
   return [
     { framing: 'sse', source: 'recorded SSE bodies', bodies: sse },
     { framing: 'ndjson', source: 'recorded NDJSON bodies', bodies: byFormat('ndjson') },
-    { framing: 'aws-eventstream', source: 'recorded Bedrock eventstream bodies', bodies: byFormat('aws-eventstream') },
+    {
+      framing: 'aws-eventstream',
+      source: 'recorded Bedrock eventstream bodies',
+      bodies: byFormat('aws-eventstream'),
+    },
     { framing: 'json-array', source: 'Gemini SSE events re-framed as a JSON array', bodies: geminiArrays },
     { framing: 'json', source: 'recorded JSON bodies', bodies: byFormat('json') },
   ];
@@ -67,37 +72,35 @@ const cell = (corpus: Corpus, chunkBytes: number): Record<string, unknown> => {
       decoder.end(true);
     }
   };
+  pass();
+  const framesPerPass = frames;
   // Warm-up so the JIT has compiled the decoder before timing.
   for (let i = 0; i < 3; i++) pass();
   // The machine is shared: time several short rounds and keep the best, the least disturbed one.
   let best = Number.POSITIVE_INFINITY;
-  let totalPasses = 0;
+  let passes = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    frames = 0;
-    let passes = 0;
+    let roundPasses = 0;
     const start = performance.now();
     let elapsed = 0;
-    while (passes < MAX_PASSES && elapsed < CELL_MS / ROUNDS) {
+    while (roundPasses < MAX_PASSES && elapsed < CELL_MS / ROUNDS) {
       pass();
-      passes += 1;
+      roundPasses += 1;
       elapsed = performance.now() - start;
     }
-    totalPasses += passes;
-    best = Math.min(best, elapsed / passes);
+    passes += roundPasses;
+    best = Math.min(best, elapsed / roundPasses);
   }
-  const framesPerPass = frames / Math.max(1, totalPasses - (totalPasses - 0)) || 0;
-  void framesPerPass;
-  const perPassFrames = countFrames(corpus);
   const seconds = best / 1000;
   return {
     decoder: corpus.framing,
     chunkBytes,
     bodies: corpus.bodies.length,
     bytesPerPass,
-    framesPerPass: perPassFrames,
-    passes: totalPasses,
+    framesPerPass,
+    passes,
     mbPerSec: Number((bytesPerPass / 1e6 / seconds).toFixed(1)),
-    nsPerFrame: perPassFrames > 0 ? Math.round((seconds * 1e9) / perPassFrames) : undefined,
+    nsPerFrame: framesPerPass > 0 ? Math.round((seconds * 1e9) / framesPerPass) : undefined,
     source: corpus.source,
   };
 };
