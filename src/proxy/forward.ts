@@ -89,7 +89,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
     const context: CallContext = {
       route: route.config,
       target,
-      upstreamUrl: new URL(route.origin),
+      upstreamUrl: route.originUrl,
       requestHeaders: req.headers,
       start,
     };

@@ -8,6 +8,8 @@ export interface Route {
   readonly config: RouteConfig;
   /** `https://api.openai.com` — scheme, host and port only. */
   readonly origin: string;
+  /** The origin as a URL, shared by every call on the route (read-only by convention). */
+  readonly originUrl: URL;
   /** Base path of the upstream URL without a trailing slash (often empty). */
   readonly basePath: string;
   /** `server.address` / `server.port` of the real upstream. */
@@ -28,7 +30,7 @@ export const compileRoute = (config: RouteConfig): Route => {
   const basePath = url.pathname.replace(/\/+$/, '');
   const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  return { config, origin: url.origin, basePath, address, port };
+  return { config, origin: url.origin, originUrl: new URL(url.origin), basePath, address, port };
 };
 
 export interface Router {
