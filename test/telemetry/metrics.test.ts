@@ -1,0 +1,296 @@
+/**
+ * GenAI metrics through the real OTLP/HTTP protobuf metric exporter into the in-test receiver: names,
+ * units, bucket boundaries, values, DELTA temporality across export intervals, cost and drop counters.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emptyUsage } from '../../src/record.ts';
+import { createTelemetry, type Telemetry } from '../../src/telemetry/index.ts';
+import { DURATION_BUCKETS, OVERHEAD_BUCKETS, TOKEN_BUCKETS } from '../../src/telemetry/semconv.ts';
+import {
+  type OtlpReceiver,
+  type ReceivedMetric,
+  type ReceivedPoint,
+  startOtlpReceiver,
+} from '../helpers/otlp-receiver.ts';
+import { anthropicCall, chatCall, contextFor, memoryLogger } from './calls.ts';
+
+let receiver: OtlpReceiver;
+let telemetry: Telemetry | undefined;
+
+beforeEach(async () => {
+  receiver = await startOtlpReceiver();
+});
+afterEach(async () => {
+  await telemetry?.shutdown();
+  telemetry = undefined;
+  await receiver.close();
+});
+
+const start = async (extra: Record<string, string> = {}, logger = memoryLogger()): Promise<Telemetry> => {
+  telemetry = await createTelemetry({
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_TRACES_EXPORTER: 'none',
+      LLMTAP_PODINFO_DIR: '/nonexistent',
+      ...extra,
+    },
+    logger,
+    version: '1.2.3',
+  });
+  return telemetry;
+};
+
+const metric = (name: string, exportIndex?: number): ReceivedMetric => {
+  const found = receiver.metrics.find(
+    (m) => m.name === name && (exportIndex === undefined || m.exportIndex === exportIndex),
+  );
+  if (found === undefined)
+    throw new Error(
+      `metric ${name} not exported${exportIndex === undefined ? '' : ` in export ${exportIndex}`}`,
+    );
+  return found;
+};
+
+const pointWith = (m: ReceivedMetric, attrs: Record<string, unknown>): ReceivedPoint => {
+  const found = m.points.find((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+  if (found === undefined) throw new Error(`${m.name}: no point with ${JSON.stringify(attrs)}`);
+  return found;
+};
+
+const openaiBase = {
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.provider.name': 'openai',
+  'gen_ai.request.model': 'gpt-4o-mini',
+  'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+  'server.address': 'api.openai.com',
+  'server.port': 443,
+};
+
+describe('GenAI metrics', () => {
+  it('exports semconv names, units, bucket boundaries and values, all DELTA', async () => {
+    const t = await start();
+    t.start(contextFor()).finish(chatCall());
+    t.start(contextFor()).finish(anthropicCall());
+    t.start(contextFor()).finish(chatCall({ outcome: 'errored', httpStatus: 503 }));
+    await t.shutdown();
+
+    const tokens = metric('gen_ai.client.token.usage');
+    expect(tokens).toMatchObject({
+      type: 'histogram',
+      unit: '{token}',
+      temporality: 'AGGREGATION_TEMPORALITY_DELTA',
+    });
+    const input = pointWith(tokens, { ...openaiBase, 'gen_ai.token.type': 'input' });
+    expect(input.explicitBounds).toEqual(TOKEN_BUCKETS);
+    expect(input).toMatchObject({ count: 2, sum: 2 * 1149 });
+    expect(input.attributes).toEqual({ ...openaiBase, 'gen_ai.token.type': 'input' });
+    expect(pointWith(tokens, { ...openaiBase, 'gen_ai.token.type': 'output' })).toMatchObject({
+      count: 2,
+      sum: 706,
+    });
+    expect(
+      pointWith(tokens, { 'gen_ai.provider.name': 'anthropic', 'gen_ai.token.type': 'input' }),
+    ).toMatchObject({
+      count: 1,
+      sum: 1167,
+    });
+
+    const duration = metric('gen_ai.client.operation.duration');
+    expect(duration).toMatchObject({ unit: 's', temporality: 'AGGREGATION_TEMPORALITY_DELTA' });
+    const ok = pointWith(duration, openaiBase);
+    expect(ok.attributes).not.toHaveProperty('error.type');
+    expect(ok.explicitBounds).toEqual(DURATION_BUCKETS);
+    const failed = duration.points.filter((p) => p.attributes['error.type'] === '503');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.sum).toBeCloseTo(1.25, 9);
+    // 1.25 s falls in the (0.64, 1.28] bucket: index 7 of 15.
+    expect(ok.bucketCounts?.[7]).toBe(1);
+
+    const ttfc = metric('gen_ai.client.operation.time_to_first_chunk');
+    expect(ttfc.unit).toBe('s');
+    // Streaming calls only: the two OpenAI stream calls, none for the non-streaming Anthropic one.
+    expect(ttfc.points.map((p) => p.attributes['gen_ai.provider.name'])).toEqual(['openai']);
+    expect(ttfc.points[0]).toMatchObject({ count: 2, sum: 0.5, explicitBounds: DURATION_BUCKETS });
+
+    const tpoc = metric('gen_ai.client.operation.time_per_output_chunk');
+    // (end 1250 ms − first output 250 ms) / (11 − 1) chunks = 0.1 s, one sample per call.
+    expect(tpoc.points[0]).toMatchObject({ count: 2 });
+    expect(tpoc.points[0]?.sum).toBeCloseTo(0.2, 9);
+
+    const cost = metric('gen_ai.usage.cost');
+    expect(cost).toMatchObject({
+      type: 'sum',
+      unit: 'USD',
+      monotonic: true,
+      temporality: 'AGGREGATION_TEMPORALITY_DELTA',
+    });
+    // The 503 call carries usage (hand-built) and is priced too: 2 × $0.00030735.
+    expect(pointWith(cost, openaiBase).value).toBeCloseTo(2 * 0.00030735, 12);
+    expect(pointWith(cost, { 'gen_ai.provider.name': 'anthropic' }).value).toBeCloseTo(0.0033909, 12);
+
+    const overhead = metric('llmtap.proxy.overhead');
+    expect(overhead.unit).toBe('s');
+    const anthropicOverhead = pointWith(overhead, { 'gen_ai.provider.name': 'anthropic' });
+    // (upstream sent 0.5 ms − start) + (client first byte − upstream first byte 0.2 ms) = 0.7 ms.
+    // Epoch-ms doubles near 1.78e12 resolve ~0.24 µs, hence 6 digits.
+    expect(anthropicOverhead.sum).toBeCloseTo(0.0007, 6);
+    expect(anthropicOverhead.explicitBounds).toEqual(OVERHEAD_BUCKETS);
+
+    for (const m of receiver.metrics) {
+      expect(m.scope).toEqual({ name: 'llmtap', version: '1.2.3' });
+      expect(m.temporality, m.name).toBe('AGGREGATION_TEMPORALITY_DELTA');
+    }
+  });
+
+  it('counts calls it cannot price instead of recording $0', async () => {
+    const t = await start();
+    const unknownModel = chatCall({
+      request: { ...chatCall().request, requestModel: 'my-finetune' },
+      response: { ...chatCall().response, responseModel: 'my-finetune' },
+    });
+    t.start(contextFor()).finish(unknownModel);
+    t.start(contextFor()).finish(chatCall({ response: { ...chatCall().response, usage: emptyUsage } }));
+    await t.shutdown();
+    const unpriced = metric('llmtap.usage.unpriced_calls');
+    expect(pointWith(unpriced, { 'llmtap.unpriced.reason': 'unknown_model' }).value).toBe(1);
+    expect(pointWith(unpriced, { 'llmtap.unpriced.reason': 'unknown_usage' }).value).toBe(1);
+    expect(receiver.metrics.find((m) => m.name === 'gen_ai.usage.cost')).toBeUndefined();
+    // No token usage is recorded for the call without usage (never 0).
+    const tokens = metric('gen_ai.client.token.usage');
+    expect(tokens.points.every((p) => p.count === 1)).toBe(true);
+  });
+
+  it('DELTA across two export intervals: the second export holds only the second interval’s calls', async () => {
+    const t = await start({ OTEL_METRIC_EXPORT_INTERVAL: '300' });
+    t.start(contextFor()).finish(chatCall());
+    await receiver.waitFor(
+      () => receiver.metrics.some((m) => m.name === 'gen_ai.client.token.usage'),
+      5000,
+      'the first interval',
+    );
+    const first = metric('gen_ai.client.token.usage').exportIndex;
+    t.start(contextFor()).finish(chatCall());
+    t.start(contextFor()).finish(chatCall());
+    await receiver.waitFor(
+      () => receiver.metrics.some((m) => m.name === 'gen_ai.client.token.usage' && m.exportIndex > first),
+      5000,
+      'the second interval',
+    );
+    const second = receiver.metrics.find(
+      (m) => m.name === 'gen_ai.client.token.usage' && m.exportIndex > first,
+    );
+    const firstInput = pointWith(metric('gen_ai.client.token.usage', first), {
+      'gen_ai.token.type': 'input',
+    });
+    const secondInput = pointWith(second as ReceivedMetric, { 'gen_ai.token.type': 'input' });
+    expect(firstInput).toMatchObject({ count: 1, sum: 1149 });
+    expect(secondInput).toMatchObject({ count: 2, sum: 2 * 1149 });
+    // Delta points start where the previous interval ended.
+    expect(secondInput.startNs).toBeGreaterThanOrEqual(firstInput.timeNs);
+    const firstCost = pointWith(metric('gen_ai.usage.cost', first), openaiBase).value;
+    const secondCost = pointWith(metric('gen_ai.usage.cost', second?.exportIndex), openaiBase).value;
+    expect(firstCost).toBeCloseTo(0.00030735, 12);
+    expect(secondCost).toBeCloseTo(2 * 0.00030735, 12);
+    for (const m of receiver.metrics) expect(m.temporality, m.name).toBe('AGGREGATION_TEMPORALITY_DELTA');
+  });
+
+  it('honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=cumulative', async () => {
+    const t = await start({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'cumulative' });
+    t.start(contextFor()).finish(chatCall());
+    await t.shutdown();
+    expect(metric('gen_ai.client.token.usage').temporality).toBe('AGGREGATION_TEMPORALITY_CUMULATIVE');
+    expect(metric('gen_ai.usage.cost').temporality).toBe('AGGREGATION_TEMPORALITY_CUMULATIVE');
+  });
+
+  it('counts telemetry stage errors by stage', async () => {
+    const t = await start();
+    t.recordError('parse', new Error('bad frame'));
+    t.recordError('parse', new Error('bad frame'));
+    t.recordError('decode', Object.assign(new Error('zlib'), { code: 'Z_DATA_ERROR' }));
+    await t.shutdown();
+    const errors = metric('llmtap.telemetry.errors');
+    expect(pointWith(errors, { 'llmtap.telemetry.stage': 'parse' }).value).toBe(2);
+    expect(pointWith(errors, { 'llmtap.telemetry.stage': 'decode' }).value).toBe(1);
+  });
+});
+
+const deadUrl = async (): Promise<string> => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return `http://127.0.0.1:${port}/v1/traces`;
+};
+
+describe('exporter down', () => {
+  it('finish() keeps returning synchronously; queue overflow and failed exports move the drop counter', async () => {
+    const logger = memoryLogger();
+    const t = await start(
+      {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: await deadUrl(),
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '500',
+        OTEL_BSP_MAX_QUEUE_SIZE: '2',
+        OTEL_BSP_SCHEDULE_DELAY: '60000',
+      },
+      logger,
+    );
+    for (let i = 0; i < 10; i++) {
+      const fields = t.start(contextFor()).finish(chatCall());
+      expect(fields).not.toBeInstanceOf(Promise);
+      expect(fields?.inputTokens).toBe(1149);
+    }
+    await t.shutdown();
+    const dropped = metric('llmtap.telemetry.dropped');
+    expect(dropped.unit).toBe('{item}');
+    expect(
+      pointWith(dropped, {
+        'llmtap.telemetry.signal': 'traces',
+        'llmtap.telemetry.drop_reason': 'queue_full',
+      }).value,
+    ).toBe(8);
+    expect(
+      pointWith(dropped, {
+        'llmtap.telemetry.signal': 'traces',
+        'llmtap.telemetry.drop_reason': 'export_failed',
+      }).value,
+    ).toBe(2);
+    expect(logger.lines.some((l) => l.includes('"msg":"telemetry dropped"'))).toBe(true);
+    // The metrics of all ten calls still arrived: drops on one signal never cost the other.
+    expect(pointWith(metric('gen_ai.client.token.usage'), { 'gen_ai.token.type': 'input' }).count).toBe(10);
+  });
+});
+
+describe('no endpoint configured', () => {
+  it('says so once, exports nothing, and still returns the log fields', async () => {
+    const logger = memoryLogger();
+    telemetry = await createTelemetry({ env: {}, logger, version: '1.2.3' });
+    expect(telemetry.describe()).toBe('no OTLP endpoint configured: exporting nothing');
+    const observation = telemetry.start(
+      contextFor({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }),
+    );
+    // Nothing is injected: the app's own traceparent goes upstream untouched.
+    expect(observation.upstreamHeaders).toBeUndefined();
+    const fields = observation.finish(chatCall());
+    expect(fields).toMatchObject({ provider: 'openai', inputTokens: 1149, outcome: 'completed' });
+    expect(fields?.costUsd).toBeCloseTo(0.00030735, 12);
+    await telemetry.shutdown();
+    expect(receiver.raw).toHaveLength(0);
+    expect(logger.lines.filter((l) => l.includes('no OTLP endpoint configured'))).toHaveLength(1);
+  });
+
+  it('rejects an invalid setting with a typed error naming the variable', async () => {
+    const error = await createTelemetry({
+      env: { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'sometimes' },
+      logger: memoryLogger(),
+      version: '1',
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LLMTAP_TELEMETRY_ENV_INVALID' });
+    expect((error as Error).message).toContain('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE');
+  });
+});
