@@ -273,6 +273,12 @@ export class CaptureTap implements CallTap {
     if (this.#failed) return;
     this.#failed = true;
     this.#report(stage, error);
+    // Parsing of this call is over: stop the decompressor now rather than inflate bytes nobody reads.
+    try {
+      this.#content?.abort();
+    } catch {
+      // Nothing more to do for this copy.
+    }
   }
 
   #report(stage: TelemetryStage, error: unknown): void {

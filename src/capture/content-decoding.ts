@@ -28,6 +28,8 @@ export interface ContentDecoder {
   push(chunk: Uint8Array): void;
   /** Finishes decoding; a promise when output may still be in flight. Never rejects. */
   end(): undefined | Promise<void>;
+  /** Stops decoding now and frees the decompressor (the call's parsing failed); no more output. */
+  abort(): void;
   /** True when the cap cut the output, the data was corrupt, or the encoding is not supported. */
   readonly truncated: boolean;
   /** True when the body could not be decoded at all (unsupported encoding) or decoding failed midway. */
@@ -96,6 +98,10 @@ class IdentityDecoder implements ContentDecoder {
   end(): undefined {
     return undefined;
   }
+
+  abort(): void {
+    this.#truncated = true;
+  }
 }
 
 class UndecodableDecoder implements ContentDecoder {
@@ -106,6 +112,7 @@ class UndecodableDecoder implements ContentDecoder {
   end(): undefined {
     return undefined;
   }
+  abort(): void {}
 }
 
 const createStream = (codec: Exclude<Codec, 'identity'>, firstBytes: Uint8Array): Transform => {
@@ -140,6 +147,7 @@ class ZlibDecoder implements ContentDecoder {
   #decoded = 0;
   #truncated = false;
   #failed = false;
+  #aborted = false;
   #closed: Promise<void> | undefined;
 
   constructor(codec: Exclude<Codec, 'identity'>, options: ContentDecoderOptions) {
@@ -160,7 +168,7 @@ class ZlibDecoder implements ContentDecoder {
   }
 
   push(chunk: Uint8Array): void {
-    if (this.#truncated || this.#failed || chunk.length === 0) return;
+    if (this.#truncated || this.#failed || this.#aborted || chunk.length === 0) return;
     if (this.#stream === undefined) {
       if (this.#codec === 'deflate') {
         const head = this.#head === undefined ? chunk : Buffer.concat([this.#head, chunk]);
@@ -187,6 +195,12 @@ class ZlibDecoder implements ContentDecoder {
     return closed;
   }
 
+  abort(): void {
+    this.#aborted = true;
+    this.#head = undefined;
+    this.#stream?.destroy();
+  }
+
   #open(first: Uint8Array): void {
     const stream = createStream(this.#codec, first);
     this.#stream = stream;
@@ -194,14 +208,14 @@ class ZlibDecoder implements ContentDecoder {
     this.#closed = new Promise((resolve) => stream.once('close', resolve));
     stream.on('data', (out: Buffer) => this.#deliver(out));
     stream.on('error', (error: unknown) => {
-      if (this.#truncated || this.#failed) return;
+      if (this.#truncated || this.#failed || this.#aborted) return;
       this.#failed = true;
       this.#onError(new CaptureError('CONTENT_DECODING_FAILED', `${this.#codec} decoding failed`, error));
     });
   }
 
   #deliver(out: Buffer): void {
-    if (this.#truncated || this.#failed) return;
+    if (this.#truncated || this.#failed || this.#aborted) return;
     const room = this.#max - this.#decoded;
     // This runs in a stream event, outside any caller's try/catch: a throw here would crash the process.
     try {

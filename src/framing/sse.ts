@@ -147,8 +147,9 @@ export class SseDecoder implements FrameDecoder {
       this.#spoilEvent();
       return;
     }
-    let colon = buf.indexOf(COLON, start);
-    if (colon === -1 || colon >= end) colon = end;
+    // A bounded scan, not indexOf: a colon-less line must not search the rest of the chunk (O(n²) per chunk).
+    let colon = start;
+    while (colon < end && buf[colon] !== COLON) colon++;
     const nameLen = colon - start;
     const isDataField = isData(buf, start, nameLen);
     if (!isDataField && !isEvent(buf, start, nameLen)) return;

@@ -373,6 +373,24 @@ describe('capture tap: fail-open', () => {
     });
   }
 
+  it('stops decompressing once the parser failed, and still finishes the call', async () => {
+    const frames: string[] = [];
+    const h = harness(createFakeAdapter({ throwIn: 'push', throwFromFrame: 2, frames }));
+    const { call, fields } = await runCall(h, {
+      headers: { ...sseHeaders, 'content-encoding': 'gzip' },
+      body: gzipSync(sseBody),
+      chunking: { size: 7 },
+    });
+    expect(frames).toHaveLength(2);
+    expect(h.errors.map((e) => e.stage)).toEqual(['parse']);
+    expect(call).toMatchObject({
+      truncated: true,
+      outcome: 'incomplete',
+      response: { responseModel: 'fake-1' },
+    });
+    expect(fields).toEqual({ model: 'fake-1' });
+  });
+
   it('keeps the facts the parser saw before it threw', async () => {
     const h = harness(createFakeAdapter({ throwIn: 'push', throwFromFrame: 3 }));
     const { call } = await runCall(h);
