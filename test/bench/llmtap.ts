@@ -22,6 +22,8 @@ export interface LlmtapOptions {
   /** Extra Node flags (heap bounds, --cpu-prof). */
   readonly nodeFlags: readonly string[];
   readonly logLevel?: string | undefined;
+  /** Extra environment (the soak's heap probe port). */
+  readonly extraEnv?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface RunningLlmtap {
@@ -55,7 +57,8 @@ export const startLlmtap = async (name: string, options: LlmtapOptions): Promise
     '',
   ].join('\n');
   writeFileSync(file, yaml);
-  const env = cleanEnv();
+  // A short drain keeps shutdown (and the --cpu-prof write that follows it) well inside the stop grace.
+  const env: NodeJS.ProcessEnv = { ...cleanEnv(), LLMTAP_DRAIN_TIMEOUT: '1s', ...options.extraEnv };
   if (options.telemetry) {
     env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${options.sinkPort}`;
     env.OTEL_METRIC_EXPORT_INTERVAL = '1000';

@@ -32,9 +32,20 @@ export const CELLS: readonly CellSpec[] = [
   { id: 'ttft-c64', kind: 'ttft', mode: 'ttft', connections: 64 },
 ];
 
-const USAGE = `usage: npm run bench -- [--quick] [--reps=N] [--duration=SECONDS] [--streams=N] [--soak=CALLS]
+const QUICK_CELLS = [
+  'json-c1',
+  'json-c64',
+  'sse-c64',
+  'large-c16',
+  'open-json',
+  'open-sse',
+  'ttft-c1',
+  'ttft-c64',
+];
+
+const USAGE = `usage: npm run bench -- [--quick] [--reps=N] [--duration=SECONDS] [--streams=N|0] [--soak=CALLS|0]
        [--targets=direct,bare,nginx,llmtap,llmtap-notel] [--cells=json-c64,...] [--cpu-prof]
-env:   BENCH_QUICK=1 (same as --quick), BENCH_NODE_FLAGS="--max-old-space-size=… …" (all Node proxies),
+env:   BENCH_QUICK=1 (same as --quick), BENCH_NO_WRK=1 / BENCH_NO_NGINX=1 (behave as on a clean CI image), BENCH_NODE_FLAGS="--max-old-space-size=… …" (all Node proxies),
        BENCH_LLMTAP_LOG_LEVEL=info|warn|… (default: llmtap's own default)`;
 
 const value = (args: readonly string[], name: string): string | undefined => {
@@ -42,10 +53,11 @@ const value = (args: readonly string[], name: string): string | undefined => {
   return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 };
 
-const positive = (text: string | undefined, name: string): number | undefined => {
+const positive = (text: string | undefined, name: string, zeroOk = false): number | undefined => {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number\n${USAGE}`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !zeroOk))
+    throw new Error(`--${name} must be a positive number\n${USAGE}`);
   return n;
 };
 
@@ -76,7 +88,8 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
   for (const t of targets ?? []) {
     if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}\n${USAGE}`);
   }
-  const cells = value(args, 'cells')?.split(',');
+  // Quick mode keeps one connection count per scenario plus c=1 latency, to stay near 2 minutes.
+  const cells = value(args, 'cells')?.split(',') ?? (quick ? QUICK_CELLS : undefined);
   for (const c of cells ?? []) {
     if (!CELLS.some((cell) => cell.id === c)) throw new Error(`unknown cell ${c}\n${USAGE}`);
   }
@@ -86,8 +99,8 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
     reps: positive(value(args, 'reps'), 'reps') ?? (quick ? 1 : 3),
     durationMs: durationS !== undefined ? durationS * 1000 : quick ? 1500 : 5000,
     warmupMs: quick ? 1000 : 3000,
-    streams: positive(value(args, 'streams'), 'streams') ?? (quick ? 500 : 2000),
-    soakCalls: positive(value(args, 'soak'), 'soak') ?? (quick ? 3000 : 20_000),
+    streams: positive(value(args, 'streams'), 'streams', true) ?? (quick ? 500 : 2000),
+    soakCalls: positive(value(args, 'soak'), 'soak', true) ?? (quick ? 3000 : 20_000),
     targets,
     cells,
     cpuProf: args.includes('--cpu-prof'),

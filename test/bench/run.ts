@@ -13,13 +13,14 @@ import { medianGetter, repGetter, spreadOf } from './aggregate.ts';
 import { type BudgetLine, evaluateRatios, line } from './budget.ts';
 import { type CellContext, type CellResult, runCell } from './cells.ts';
 import { CLI, llmtapExists, REPO } from './llmtap.ts';
+import { freePort } from './net.ts';
 import { findNginx, nginxVersion } from './nginx.ts';
 import { CELLS, type Options, parseOptions } from './options.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { rssKb } from './proc-stats.ts';
 import { firstJsonLine, killAllNow, start, stopAll } from './procs.ts';
 import { budgetTable, eventCpuTable, latencyTable, streamsTable, throughputTable } from './report.ts';
-import { runSoak, SOAK_GROWTH, SOAK_SLACK_MB, type SoakResult } from './soak.ts';
+import { runSoak, SOAK_GROWTH, SOAK_HEAP_SLACK_MB, SOAK_SLACK_MB, type SoakResult } from './soak.ts';
 import { round } from './stats.ts';
 import { runStreams, type StreamsResult, upstreamQuiet } from './streams.ts';
 import { startTarget, type Target, type TargetEnv, type TargetName } from './targets.ts';
@@ -27,6 +28,7 @@ import { type VerifyResult, verifyTarget } from './verify.ts';
 import { findWrk, runWrk } from './wrk.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const HEAP_PROBE = fileURLToPath(new URL('./heap-probe.ts', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (text: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -103,8 +105,8 @@ const main = async (): Promise<number> => {
 
   const tmp = mkdtempSync(join(tmpdir(), 'llmtap-bench-'));
   mkdirSync(RESULTS, { recursive: true });
-  const wrk = findWrk();
-  const nginx = findNginx();
+  const wrk = process.env.BENCH_NO_WRK === '1' ? undefined : findWrk();
+  const nginx = process.env.BENCH_NO_NGINX === '1' ? undefined : findNginx();
   const notes: string[] = [];
   if (wrk === undefined)
     notes.push('wrk is not installed: closed-loop cells use the Node client (lower ceiling).');
@@ -213,9 +215,16 @@ const main = async (): Promise<number> => {
       : undefined;
   if (options.soakCalls > 0 && soakName !== undefined) {
     try {
-      const target = await startTarget(soakName, envFor(soakName));
+      const probePort = await freePort();
+      const base = envFor(soakName);
+      const target = await startTarget(soakName, {
+        ...base,
+        nodeFlags: [...base.nodeFlags, '--expose-gc', '--import', HEAP_PROBE],
+        // A short span batch delay so memory is read with the export queue drained.
+        extraEnv: { BENCH_HEAP_PROBE_PORT: String(probePort), OTEL_BSP_SCHEDULE_DELAY: '500' },
+      });
       log(`soak: ${options.soakCalls} calls through ${soakName}`);
-      soak = await runSoak(target, upstreamPort, options.soakCalls, undefined);
+      soak = await runSoak(target, upstreamPort, options.soakCalls, `http://127.0.0.1:${probePort}/`);
       await target.stop();
     } catch (error) {
       problems.push(`soak: ${(error as Error).message.split('\n')[0]}`);
@@ -335,6 +344,19 @@ const main = async (): Promise<number> => {
     budget.push(
       line(
         'soak',
+        'live heap (after full GC) growth over the second half',
+        `≤ ${SOAK_HEAP_SLACK_MB} MB`,
+        s.heapGrowthMb === undefined
+          ? 'n/a (no heap probe)'
+          : `${s.heapGrowthMb >= 0 ? '+' : ''}${s.heapGrowthMb.toFixed(2)} MB (${s.phases.map((p) => p.heapUsedMb?.toFixed(1) ?? '?').join(' → ')} MB)`,
+        s.heapGrowthMb === undefined ? undefined : s.heapGrowthMb <= SOAK_HEAP_SLACK_MB,
+        false,
+        q,
+      ),
+    );
+    budget.push(
+      line(
+        'soak',
         'RSS growth over the second half',
         `≤ ${SOAK_GROWTH * 100}% + ${SOAK_SLACK_MB} MB`,
         `${s.growthMb >= 0 ? '+' : ''}${s.growthMb.toFixed(1)} MB (bound ${s.boundMb.toFixed(1)}; ${s.phases.map((p) => p.rssMb.toFixed(0)).join(' → ')} MB)`,
@@ -413,7 +435,11 @@ const main = async (): Promise<number> => {
     );
     out.push(
       soak.phases
-        .map((p) => `${p.phase}: ${p.calls} calls in ${p.seconds.toFixed(1)} s, RSS ${p.rssMb.toFixed(1)} MB`)
+        .map(
+          (p) =>
+            `${p.phase}: ${p.calls} calls in ${p.seconds.toFixed(1)} s, RSS ${p.rssMb.toFixed(1)} MB` +
+            (p.heapUsedMb === undefined ? '' : `, live heap ${p.heapUsedMb.toFixed(1)} MB`),
+        )
         .join('; '),
     );
   }

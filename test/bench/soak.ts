@@ -12,6 +12,8 @@ import type { Target } from './targets.ts';
 
 export const SOAK_GROWTH = 0.1;
 export const SOAK_SLACK_MB = 8;
+/** Live heap (after a forced full GC) may not grow more than this over the second half. */
+export const SOAK_HEAP_SLACK_MB = 3;
 
 interface SoakOut {
   calls: number;
@@ -38,6 +40,8 @@ export interface SoakResult {
   readonly phases: readonly SoakPhase[];
   readonly growthMb: number;
   readonly boundMb: number;
+  /** Live-heap growth over the second half, when the heap probe answered. */
+  readonly heapGrowthMb: number | undefined;
   readonly leaked: number;
   readonly pass: boolean;
   readonly problems: readonly string[];
@@ -87,8 +91,8 @@ export const runSoak = async (
     totals.badBodies += out.badBodies;
     for (const [kind, count] of Object.entries(out.counts))
       totals.counts[kind] = (totals.counts[kind] ?? 0) + count;
-    // Let aborted streams and exports settle before reading memory.
-    await sleep(1500);
+    // Let aborted streams and span batches (OTEL_BSP_SCHEDULE_DELAY, set short for the soak) settle first.
+    await sleep(2000);
     phases.push({
       phase,
       calls: out.calls,
@@ -105,6 +109,14 @@ export const runSoak = async (
   if (totals.errors > 0) problems.push(`${totals.errors} errors`);
   if (totals.badBodies > 0) problems.push(`${totals.badBodies} bodies differ from upstream`);
   if (leaked > 0) problems.push(`${leaked} upstream streams left open after the soak`);
+  const heapFirst = phases[2]?.heapUsedMb;
+  const heapLast = phases[3]?.heapUsedMb;
+  const heapGrowthMb = heapFirst === undefined || heapLast === undefined ? undefined : heapLast - heapFirst;
+  if (heapGrowthMb !== undefined && heapGrowthMb > SOAK_HEAP_SLACK_MB) {
+    problems.push(
+      `live heap grew ${heapGrowthMb.toFixed(1)} MB over the second half (bound ${SOAK_HEAP_SLACK_MB} MB)`,
+    );
+  }
   if (growthMb > boundMb) {
     problems.push(`RSS grew ${growthMb.toFixed(1)} MB over the second half (bound ${boundMb.toFixed(1)} MB)`);
   }
@@ -118,6 +130,7 @@ export const runSoak = async (
     phases,
     growthMb,
     boundMb,
+    heapGrowthMb,
     leaked,
     pass: problems.length === 0,
     problems,

@@ -25,6 +25,7 @@ export interface TargetEnv {
   readonly nginx: string | undefined;
   readonly nodeFlags: readonly string[];
   readonly llmtapLogLevel: string | undefined;
+  readonly extraEnv?: Readonly<Record<string, string>> | undefined;
 }
 
 const BARE = fileURLToPath(new URL('./bare-proxy.ts', import.meta.url));
@@ -42,7 +43,9 @@ export const startTarget = async (name: TargetName, env: TargetEnv): Promise<Tar
       return { name, base: `http://127.0.0.1:${env.upstreamPort}`, process: undefined, stop: async () => {} };
     case 'bare': {
       const config = { upstream: `http://127.0.0.1:${env.upstreamPort}`, prefix: PREFIX };
-      const started = start('bare', process.execPath, [...env.nodeFlags, BARE, JSON.stringify(config)]);
+      const started = start('bare', process.execPath, [...env.nodeFlags, BARE, JSON.stringify(config)], {
+        env: env.extraEnv === undefined ? process.env : { ...process.env, ...env.extraEnv },
+      });
       const { port } = await firstJsonLine<{ port: number }>(started, 10_000);
       return proxied(name, port, started);
     }
@@ -61,8 +64,10 @@ export const startTarget = async (name: TargetName, env: TargetEnv): Promise<Tar
         tmp: env.tmp,
         nodeFlags: env.nodeFlags,
         logLevel: env.llmtapLogLevel,
+        extraEnv: env.extraEnv,
       });
-      return proxied(name, running.port, running.process);
+      // Enough grace for drain, the telemetry flush and a --cpu-prof write.
+      return { ...proxied(name, running.port, running.process), stop: () => stop(running.process, 8000) };
     }
   }
 };
