@@ -140,6 +140,7 @@ export class CaptureTap implements CallTap {
   }
 
   requestEnd(): void {
+    if (this.#ended) return;
     try {
       this.#readRequest(true);
     } catch (error) {
@@ -155,7 +156,7 @@ export class CaptureTap implements CallTap {
     this.#status = status;
     this.#upstreamFirstByte ??= at;
     this.#at = at;
-    if (this.#failed || this.#parser !== undefined) return;
+    if (this.#failed || this.#ended || this.#parser !== undefined) return;
     let stage: TelemetryStage = 'parse';
     try {
       const request = this.#readRequest(false);
@@ -181,6 +182,7 @@ export class CaptureTap implements CallTap {
   }
 
   responseBody(chunk: Uint8Array, at: number): void {
+    if (this.#ended) return;
     this.#upstreamFirstByte ??= at;
     const content = this.#content;
     if (this.#failed || content === undefined) return;

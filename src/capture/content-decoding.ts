@@ -148,6 +148,8 @@ class ZlibDecoder implements ContentDecoder {
   #truncated = false;
   #failed = false;
   #aborted = false;
+  /** `end()` was called: a late write would only make the stream emit an error. */
+  #ending = false;
   #closed: Promise<void> | undefined;
 
   constructor(codec: Exclude<Codec, 'identity'>, options: ContentDecoderOptions) {
@@ -168,7 +170,7 @@ class ZlibDecoder implements ContentDecoder {
   }
 
   push(chunk: Uint8Array): void {
-    if (this.#truncated || this.#failed || this.#aborted || chunk.length === 0) return;
+    if (this.#truncated || this.#failed || this.#aborted || this.#ending || chunk.length === 0) return;
     if (this.#stream === undefined) {
       if (this.#codec === 'deflate') {
         const head = this.#head === undefined ? chunk : Buffer.concat([this.#head, chunk]);
@@ -185,6 +187,7 @@ class ZlibDecoder implements ContentDecoder {
   }
 
   end(): undefined | Promise<void> {
+    this.#ending = true;
     if (this.#stream === undefined) {
       // A lone deflate byte, or nothing at all: there is nothing decodable.
       this.#head = undefined;
