@@ -1,3 +1,4 @@
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jsonPatch from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1';
@@ -227,5 +228,17 @@ describe('injector webhook over HTTPS (test CA, loopback)', () => {
     const after = await call(server.address.port, ca.caCert, { method: 'GET', path: '/healthz' });
     expect(after.status).toBe(200);
     expect(after.peer.serialNumber).not.toBe(before);
+  });
+
+  it('keeps serving the current certificate when the rotated files are unusable', async () => {
+    const current = (await call(server.address.port, ca.caCert, { method: 'GET', path: '/healthz' })).peer
+      .serialNumber;
+    // A half-written rotation: the certificate file holds a different key's certificate.
+    const other = ca.issue('other');
+    copyFileSync(other.certFile, join(ca.dir, 'serving.crt'));
+    await expect(server.reloadTls()).rejects.toThrow();
+    const still = await call(server.address.port, ca.caCert, { method: 'GET', path: '/healthz' });
+    expect(still.status).toBe(200);
+    expect(still.peer.serialNumber).toBe(current);
   });
 });

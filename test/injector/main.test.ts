@@ -1,0 +1,142 @@
+/** `runInjector` as a real process: flags, JSON log lines, /healthz, one review, SIGTERM → exit 0. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { repoRoot } from '../deploy/kubectl.ts';
+import { call } from './client.ts';
+import { deploymentPod, type Json, review } from './fixtures.ts';
+import { makeTestCa } from './tls.ts';
+
+const script = `import { runInjector } from './src/injector/main.ts';
+process.exitCode = await runInjector(process.argv.slice(1), process.env);`;
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly lines: Json[];
+  readonly stderr: () => string;
+  /** Resolves with the first log line that matches, or rejects after `ms`. */
+  waitFor(msg: string, ms?: number): Promise<Json>;
+  exit(ms?: number): Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+const start = (args: string[], env: Record<string, string> = {}): Running => {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, '--', ...args], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: Json[] = [];
+  let stderr = '';
+  let buffer = '';
+  const waiters: Array<{ msg: string; resolve: (line: Json) => void }> = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let nl = buffer.indexOf('\n');
+    while (nl >= 0) {
+      const text = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      nl = buffer.indexOf('\n');
+      if (!text.startsWith('{')) continue;
+      const line = JSON.parse(text) as Json;
+      lines.push(line);
+      for (const w of waiters.filter((x) => x.msg === line.msg)) w.resolve(line);
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    waitFor: (msg, ms = 15_000) =>
+      new Promise((resolve, reject) => {
+        const seen = lines.find((l) => l.msg === msg);
+        if (seen !== undefined) return resolve(seen);
+        const timer = setTimeout(
+          () => reject(new Error(`no "${msg}" log line within ${ms} ms: ${stderr}`)),
+          ms,
+        );
+        waiters.push({
+          msg,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exited.then(() => reject(new Error(`exited before "${msg}": ${stderr}`)));
+      }),
+    exit: (ms = 15_000) =>
+      Promise.race([
+        exited,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('did not exit in time')), ms).unref(),
+        ),
+      ]),
+  };
+};
+
+describe('llmtap inject (process)', () => {
+  it('listens with the given cert, answers reviews, logs JSON, and exits 0 on SIGTERM', async () => {
+    const ca = makeTestCa();
+    const pair = ca.issue('serving');
+    const run = start(
+      [
+        '--listen',
+        '127.0.0.1:0',
+        '--tls-cert',
+        pair.certFile,
+        '--tls-key',
+        pair.keyFile,
+        '--tls-reload-interval',
+        '0',
+      ],
+      { K8S_NAMESPACE_NAME: 'llmtap-system' },
+    );
+    const listening = await run.waitFor('injector listening');
+    expect(listening).toMatchObject({ level: 'info', address: '127.0.0.1', mode: 'native' });
+    expect(listening.excludedNamespaces).toContain('llmtap-system');
+    const port = listening.port as number;
+
+    expect((await call(port, ca.caCert, { method: 'GET', path: '/healthz' })).status).toBe(200);
+    const reply = await call(port, ca.caCert, { body: JSON.stringify(review(deploymentPod())) });
+    const body = JSON.parse(reply.text) as { response: { allowed: boolean; patchType?: string } };
+    expect(body.response).toMatchObject({ allowed: true, patchType: 'JSONPatch' });
+    const logged = await run.waitFor('admission review');
+    expect(logged).toMatchObject({ decision: 'injected', serviceName: 'checkout', namespace: 'shop' });
+
+    run.child.kill('SIGTERM');
+    expect(await run.exit()).toBe(0);
+    expect(run.lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['injector listening', 'injector stopping', 'injector stopped']),
+    );
+  });
+
+  it('exits 1 with a coded log line when the certificate cannot be loaded', async () => {
+    const ca = makeTestCa();
+    const pair = ca.issue('serving');
+    const other = ca.issue('other');
+    // other.keyFile does not belong to pair.certFile.
+    const run = start(['--listen', '127.0.0.1:0', '--tls-cert', pair.certFile, '--tls-key', other.keyFile]);
+    expect(await run.exit()).toBe(1);
+    expect(run.lines.find((l) => l.msg === 'injector failed to start')).toMatchObject({
+      level: 'error',
+      code: 'LLMTAP_INJECTOR_TLS',
+    });
+  });
+
+  it('exits 2 on bad flags and 0 on --help, with the usage text', async () => {
+    const bad = start(['--sidecar-mode', 'sideways']);
+    expect(await bad.exit()).toBe(2);
+    expect(bad.stderr()).toMatch(/--sidecar-mode/);
+    const help = start(['--help']);
+    expect(await help.exit()).toBe(0);
+  });
+});
