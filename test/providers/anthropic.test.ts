@@ -1,0 +1,174 @@
+/** Anthropic adapter edge cases (bodies synthesised from the documented Messages streaming format). */
+import { describe, expect, it } from 'vitest';
+import { anthropic } from '../../providers/anthropic.ts';
+import { describeStreamEdgeCases } from './edge-cases.ts';
+import { replay, sse } from './helpers.ts';
+
+const start = (model: string, usage: boolean) =>
+  sse(
+    {
+      type: 'message_start',
+      message: {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        ...(usage
+          ? {
+              usage: {
+                input_tokens: 10,
+                cache_read_input_tokens: 100,
+                cache_creation_input_tokens: 5,
+                output_tokens: 1,
+              },
+            }
+          : {}),
+      },
+    },
+    'message_start',
+  );
+
+describeStreamEdgeCases({
+  adapter: 'anthropic',
+  path: '/v1/messages',
+  contentType: 'text/event-stream; charset=utf-8',
+  requestBody: (model) => ({
+    model,
+    max_tokens: 64,
+    stream: true,
+    messages: [{ role: 'user', content: 'hi' }],
+  }),
+  units: ({ model, usage }) => [
+    start(model, usage),
+    sse(
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      'content_block_start',
+    ),
+    sse(
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } },
+      'content_block_delta',
+    ),
+    sse(
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } },
+      'content_block_delta',
+    ),
+    sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
+    sse(
+      {
+        type: 'message_delta',
+        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        ...(usage ? { usage: { output_tokens: 7 } } : {}),
+      },
+      'message_delta',
+    ),
+    sse({ type: 'message_stop' }, 'message_stop'),
+  ],
+  malformed: 'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":\n\n',
+  noise: [
+    sse({ type: 'ping' }, 'ping'),
+    ': comment\n\n',
+    sse({ type: 'brand_new_event', x: 1 }, 'brand_new_event'),
+  ],
+  responseNamesModel: true,
+  expected: {
+    responseId: 'msg_1',
+    finishReasons: ['end_turn'],
+    // semconv: input includes cache reads and writes (10 + 100 + 5).
+    usage: {
+      inputTokens: 115,
+      outputTokens: 7,
+      cacheReadInputTokens: 100,
+      cacheCreationInputTokens: 5,
+      reasoningOutputTokens: undefined,
+    },
+  },
+});
+
+describe('anthropic specifics (synthesised)', () => {
+  it('an `event: error` mid-stream (overloaded) marks the call errored', async () => {
+    const call = await replay({
+      adapter: 'anthropic',
+      path: '/v1/messages',
+      requestBody: { model: 'claude-x', stream: true, max_tokens: 5, messages: [] },
+      contentType: 'text/event-stream',
+      body:
+        start('claude-x', true) +
+        sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'error'),
+    });
+    expect(call.outcome).toBe('errored');
+    expect(call.response.error).toEqual({ type: 'overloaded_error', midStream: true });
+    expect(call.response.responseId).toBe('msg_1');
+  });
+
+  it('a 529 overloaded body gives its error type', async () => {
+    const call = await replay({
+      adapter: 'anthropic',
+      path: '/v1/messages',
+      status: 529,
+      requestBody: { model: 'claude-x', max_tokens: 5, messages: [] },
+      contentType: 'application/json',
+      body: JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
+    });
+    expect(call.response.error).toEqual({ type: 'overloaded_error', midStream: false });
+  });
+
+  it('count_tokens is its own operation and reports no usage (nothing was generated)', async () => {
+    const call = await replay({
+      adapter: 'anthropic',
+      path: '/v1/messages/count_tokens',
+      requestBody: { model: 'claude-x', messages: [{ role: 'user', content: 'hi' }] },
+      contentType: 'application/json',
+      body: JSON.stringify({ input_tokens: 12 }),
+    });
+    expect(call.request.operation).toBe('count_tokens');
+    expect(call.response.usage.inputTokens).toBeUndefined();
+    expect(call.outcome).toBe('completed');
+  });
+
+  it('reads request parameters', async () => {
+    const call = await replay({
+      adapter: 'anthropic',
+      path: '/v1/messages',
+      requestBody: {
+        model: 'claude-x',
+        max_tokens: 64,
+        temperature: 1,
+        top_p: 0.5,
+        top_k: 40,
+        stop_sequences: ['\n\nHuman:'],
+        messages: [],
+      },
+      contentType: 'application/json',
+      body: JSON.stringify({
+        id: 'msg_2',
+        model: 'claude-x',
+        stop_reason: 'end_turn',
+        usage: { input_tokens: 3 },
+      }),
+    });
+    expect(call.request.params).toEqual({
+      maxTokens: 64,
+      temperature: 1,
+      topP: 0.5,
+      topK: 40,
+      stopSequences: ['\n\nHuman:'],
+    });
+    // Output tokens absent from the body stay unknown; cache fields absent stay unknown.
+    expect(call.response.usage).toEqual({
+      inputTokens: 3,
+      outputTokens: undefined,
+      cacheReadInputTokens: undefined,
+      cacheCreationInputTokens: undefined,
+      reasoningOutputTokens: undefined,
+    });
+  });
+
+  it('GET and unknown paths are not LLM calls', () => {
+    const target = (method: string, path: string) => ({ method, path, query: new URLSearchParams() });
+    expect(anthropic.operationFor(target('GET', '/v1/models'))).toBeUndefined();
+    expect(anthropic.operationFor(target('POST', '/v1/messages/batches'))).toBeUndefined();
+    expect(anthropic.operationFor(target('POST', '/v1/complete'))).toBe('text_completion');
+  });
+});
