@@ -155,7 +155,7 @@ const signalExport = (
   const protocol =
     nonEmpty(env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`]) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL);
   if (protocol !== undefined && protocol !== 'http/protobuf') {
-    warnings.push(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}: llmtap exports OTLP/HTTP protobuf only`);
+    warnings.push(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}: llmtap exports http/protobuf only; using it`);
   }
 
   const compressionSchema = z.enum(['gzip', 'none']);
@@ -288,6 +288,6 @@ export const readSettings = (env: Env, overrides: SettingsOverrides = {}): Telem
       nodeName: nonEmpty(env.K8S_NODE_NAME),
       podIp: nonEmpty(env.K8S_POD_IP),
     },
-    warnings,
+    warnings: [...new Set(warnings)],
   };
 };
