@@ -26,15 +26,8 @@ import { ByteAccumulator } from '../framing/bytes.ts';
 import { createFrameDecoder, type FrameDecoder } from '../framing/index.ts';
 import type { LogFields } from '../log.ts';
 import type { CallContext, CallEnd, CallTap, TapFactory } from '../proxy/tap.ts';
-import type {
-  CallOutcome,
-  CapturedContent,
-  LlmCall,
-  Operation,
-  RequestFacts,
-  ResponseFacts,
-} from '../record.ts';
-import { emptyUsage } from '../record.ts';
+import type { LlmCall, Operation } from '../record.ts';
+import { buildLlmCall, type CaptureState, fallbackRequest } from './call-record.ts';
 import { type ContentDecoder, createContentDecoder } from './content-decoding.ts';
 import { readRequestBody } from './request-body.ts';
 
@@ -47,33 +40,8 @@ export interface CaptureTapOptions {
   readonly onError: (stage: TelemetryStage, error: unknown) => void;
 }
 
-const emptyResponse: ResponseFacts = Object.freeze({
-  responseId: undefined,
-  responseModel: undefined,
-  usage: emptyUsage,
-  finishReasons: Object.freeze([]) as readonly string[],
-  error: undefined,
-});
-
 const headerText = (value: string | string[] | undefined): string | undefined =>
   Array.isArray(value) ? value.join(', ') : value;
-
-/** `server.address` is the bare host: URL keeps IPv6 literals in brackets. */
-const serverAddressOf = (url: URL): string =>
-  url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-
-const serverPortOf = (url: URL): number =>
-  url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-
-const mergeContent = (
-  request: CapturedContent | undefined,
-  response: CapturedContent | undefined,
-): CapturedContent | undefined => {
-  if (request === undefined) return response;
-  if (response === undefined) return request;
-  const truncated = request.truncated === true || response.truncated === true;
-  return { ...request, ...response, ...(truncated ? { truncated } : {}) };
-};
 
 export class CaptureTap implements CallTap {
   readonly upstreamHeaders: Readonly<Record<string, string>> | undefined;
@@ -236,7 +204,7 @@ export class CaptureTap implements CallTap {
       this.#request = this.#adapter.parseRequest(this.#operation, target, body, this.#options.parseOptions);
     } catch (error) {
       this.#fail('parse', error);
-      this.#request ??= { operation: this.#operation, requestModel: undefined, stream: false, params: {} };
+      this.#request ??= fallbackRequest(this.#operation);
     }
     return this.#request;
   }
@@ -294,10 +262,23 @@ export class CaptureTap implements CallTap {
   #finish(result: CallEnd): LogFields | undefined {
     let call: LlmCall;
     try {
-      call = this.#buildCall(result);
+      call = buildLlmCall(this.#captureState(result), result);
     } catch (error) {
       this.#fail('parse', error);
-      call = this.#minimalCall(result);
+      // Still account for the call, with only what the core itself knows.
+      call = buildLlmCall(
+        {
+          adapter: this.#adapter,
+          context: this.#context,
+          request: this.#request ?? fallbackRequest(this.#operation),
+          parsed: undefined,
+          httpStatus: this.#status,
+          stamps: this.#stamps(),
+          outputChunks: this.#outputChunks,
+          truncated: true,
+        },
+        result,
+      );
     }
     try {
       return this.#observation.finish(call);
@@ -307,39 +288,8 @@ export class CaptureTap implements CallTap {
     }
   }
 
-  /** The record when building the real one failed: only what the core itself knows, marked truncated. */
-  #minimalCall(result: CallEnd): LlmCall {
-    const url = this.#context.upstreamUrl;
-    return {
-      adapterId: this.#adapter.id,
-      provider: this.#context.route.providerName ?? this.#adapter.providerName,
-      routePrefix: this.#context.route.prefix,
-      request: this.#request ?? {
-        operation: this.#operation,
-        requestModel: undefined,
-        stream: false,
-        params: {},
-      },
-      response: emptyResponse,
-      outcome: 'incomplete',
-      httpStatus: this.#status,
-      transportError: result.transportError,
-      serverAddress: serverAddressOf(url),
-      serverPort: serverPortOf(url),
-      timing: {
-        start: this.#context.start,
-        upstreamRequestSent: this.#upstreamRequestSent,
-        upstreamFirstByte: this.#upstreamFirstByte,
-        clientFirstByte: this.#clientFirstByte,
-        firstOutput: this.#firstOutput,
-        end: result.at,
-      },
-      outputChunks: this.#outputChunks,
-      truncated: true,
-    };
-  }
-
-  #buildCall(result: CallEnd): LlmCall {
+  /** Ends framing and parsing and gathers the call's state for the record. */
+  #captureState(result: CallEnd): CaptureState {
     const content = this.#content;
     const frames = this.#frames;
     const bodyWhole = result.complete && !result.copyTruncated && content?.truncated !== true;
@@ -360,58 +310,28 @@ export class CaptureTap implements CallTap {
       }
     }
     const request = this.#readRequest(true);
-    const response: ResponseFacts =
-      parsed === undefined
-        ? emptyResponse
-        : {
-            responseId: parsed.responseId,
-            responseModel: parsed.responseModel,
-            usage: parsed.usage,
-            finishReasons: parsed.finishReasons,
-            error: parsed.error,
-          };
-    const outcome: CallOutcome =
-      response.error !== undefined
-        ? 'errored'
-        : parsed?.terminal === true && result.complete && result.transportError === undefined
-          ? 'completed'
-          : 'incomplete';
-    const truncated =
-      this.#failed ||
-      result.copyTruncated ||
-      this.#requestTruncated ||
-      content?.truncated === true ||
-      (frames !== undefined && frames.droppedFrames > 0);
-    const requestFacts: RequestFacts = {
-      operation: request.operation,
-      requestModel: request.requestModel,
-      stream: request.stream,
-      params: request.params,
-    };
-    const url = this.#context.upstreamUrl;
-    const captured = mergeContent(request.content, parsed?.content);
     return {
-      adapterId: this.#adapter.id,
-      provider: this.#context.route.providerName ?? this.#adapter.providerName,
-      routePrefix: this.#context.route.prefix,
-      request: requestFacts,
-      response,
-      outcome,
+      adapter: this.#adapter,
+      context: this.#context,
+      request,
+      parsed,
       httpStatus: this.#status,
-      transportError: result.transportError,
-      serverAddress: serverAddressOf(url),
-      serverPort: serverPortOf(url),
-      timing: {
-        start: this.#context.start,
-        upstreamRequestSent: this.#upstreamRequestSent,
-        upstreamFirstByte: this.#upstreamFirstByte,
-        clientFirstByte: this.#clientFirstByte,
-        firstOutput: this.#firstOutput,
-        end: result.at,
-      },
+      stamps: this.#stamps(),
       outputChunks: this.#outputChunks,
-      truncated,
-      ...(captured === undefined ? {} : { content: captured }),
+      truncated:
+        this.#failed ||
+        this.#requestTruncated ||
+        content?.truncated === true ||
+        (frames !== undefined && frames.droppedFrames > 0),
+    };
+  }
+
+  #stamps(): CaptureState['stamps'] {
+    return {
+      upstreamRequestSent: this.#upstreamRequestSent,
+      upstreamFirstByte: this.#upstreamFirstByte,
+      clientFirstByte: this.#clientFirstByte,
+      firstOutput: this.#firstOutput,
     };
   }
 }
