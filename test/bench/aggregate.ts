@@ -10,6 +10,8 @@ export type Field =
   | 'fullP50'
   | 'cpuUsPerReq'
   | 'cpuUsPerEvent'
+  | 'cpuPct'
+  | 'busyPct'
   | 'rssPeakMb';
 
 /** A getter for one figure; `undefined` when the cell or target was not measured. */

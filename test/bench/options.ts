@@ -1,4 +1,5 @@
 /** Command-line and environment options of `npm run bench`. */
+import { readFileSync } from 'node:fs';
 import type { CellSpec } from './cells.ts';
 import type { TargetName } from './targets.ts';
 
@@ -32,6 +33,21 @@ export const CELLS: readonly CellSpec[] = [
   { id: 'ttft-c64', kind: 'ttft', mode: 'ttft', connections: 64 },
 ];
 
+const SIDECAR = new URL('../../deploy/components/llmtap-sidecar/sidecar.yaml', import.meta.url);
+
+/**
+ * The heap flags the sidecar manifest documents (its NODE_OPTIONS), so the bench measures what pods run;
+ * bare gets the same flags to stay a fair floor.
+ */
+export const deployedNodeOptions = (): string | undefined => {
+  try {
+    const manifest = readFileSync(SIDECAR, 'utf8');
+    return /name:\s*NODE_OPTIONS\s*\n\s*value:\s*["']?([^"'\n]+)["']?/.exec(manifest)?.[1]?.trim();
+  } catch {
+    return undefined;
+  }
+};
+
 const QUICK_CELLS = [
   'json-c1',
   'json-c64',
@@ -45,7 +61,7 @@ const QUICK_CELLS = [
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps=N] [--duration=SECONDS] [--streams=N|0] [--soak=CALLS|0]
        [--targets=direct,bare,nginx,llmtap,llmtap-notel] [--cells=json-c64,...] [--cpu-prof]
-env:   BENCH_QUICK=1 (same as --quick), BENCH_NO_WRK=1 / BENCH_NO_NGINX=1 (behave as on a clean CI image), BENCH_NODE_FLAGS="--max-old-space-size=… …" (all Node proxies),
+env:   BENCH_QUICK=1 (same as --quick), BENCH_NO_WRK=1 / BENCH_NO_NGINX=1 (behave as on a clean CI image), BENCH_NODE_FLAGS="…" (all Node proxies; default: NODE_OPTIONS of deploy/…/sidecar.yaml),
        BENCH_LLMTAP_LOG_LEVEL=info|warn|… (default: llmtap's own default)`;
 
 const value = (args: readonly string[], name: string): string | undefined => {
@@ -99,12 +115,12 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
     reps: positive(value(args, 'reps'), 'reps') ?? (quick ? 1 : 3),
     durationMs: durationS !== undefined ? durationS * 1000 : quick ? 1500 : 5000,
     warmupMs: quick ? 1000 : 3000,
-    streams: positive(value(args, 'streams'), 'streams', true) ?? (quick ? 500 : 2000),
+    streams: positive(value(args, 'streams'), 'streams', true) ?? (quick ? 1000 : 2000),
     soakCalls: positive(value(args, 'soak'), 'soak', true) ?? (quick ? 3000 : 20_000),
     targets,
     cells,
     cpuProf: args.includes('--cpu-prof'),
-    nodeFlags: (env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== ''),
+    nodeFlags: (env.BENCH_NODE_FLAGS ?? deployedNodeOptions() ?? '').split(/\s+/).filter((f) => f !== ''),
     llmtapLogLevel: env.BENCH_LLMTAP_LOG_LEVEL,
     globalTimeoutMs: quick ? 10 * 60_000 : 50 * 60_000,
   };

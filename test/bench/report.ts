@@ -36,6 +36,7 @@ export const throughputTable = (
     'llmtap/nginx',
     'tel on/off',
     'p50 / p99 ms (llmtap)',
+    'CPU % (llmtap)',
     ...targets.filter((t) => t !== 'direct').map((t) => `CPU µs/req ${t}`),
   ];
   const rows = closed.map((c) => {
@@ -48,6 +49,7 @@ export const throughputTable = (
       div(rps('llmtap'), rps('nginx')),
       div(rps('llmtap'), rps('llmtap-notel')),
       `${num(get(c.id, 'llmtap', 'p50'), 2)} / ${num(get(c.id, 'llmtap', 'p99'), 2)}`,
+      num(get(c.id, 'llmtap', 'cpuPct'), 0),
       ...targets.filter((t) => t !== 'direct').map((t) => num(get(c.id, t, 'cpuUsPerReq'), 1)),
     ];
   });

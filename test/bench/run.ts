@@ -444,6 +444,14 @@ const main = async (): Promise<number> => {
     );
   }
   if (noisy.length > 0) out.push(`\nnoisy (rep spread > 15%): ${noisy.join(', ')}`);
+  // Latency cells load the box lightly; a busy machine there means other tenants, so their tails are suspect.
+  const crowded = cells
+    .filter((c) => c.kind !== 'closed')
+    .flatMap((c) => targetNames.map((t) => [c.id, t, median(c.id, t, 'busyPct')] as const))
+    .filter(([, , busy]) => busy !== undefined && busy > 50)
+    .map(([cell, t, busy]) => `${cell}/${t} ${busy?.toFixed(0)}%`);
+  if (crowded.length > 0)
+    out.push(`crowded latency cells (machine busy > 50%, other tenants): ${crowded.join(', ')}`);
   out.push('\n### Budget\n');
   out.push(budgetTable(budget));
   for (const problem of problems) out.push(`problem: ${problem}`);
