@@ -76,6 +76,48 @@ const readBody = (req: IncomingMessage, expected: number): Promise<Buffer | unde
     if (expected === 0) req.resume();
   });
 
+/**
+ * Reads a chunked request body of unknown length up to `cap` bytes. A body that ends within the cap is
+ * returned whole (`complete`), so a malformed chunk in it is rejected by the parser before anything reaches
+ * the upstream; a longer one returns its first chunks with the request paused (`prefix`), to be streamed.
+ * Resolves undefined if the client left or the chunked encoding was bad.
+ */
+const readChunkedPrefix = (
+  req: IncomingMessage,
+  cap: number,
+): Promise<{ complete: Buffer } | { prefix: Buffer[] } | undefined> =>
+  new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let settled = false;
+    const settle = (value: { complete: Buffer } | { prefix: Buffer[] } | undefined): void => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      resolve(value);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length > cap) {
+        req.pause();
+        settle({ prefix: chunks });
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () => settle({ complete: Buffer.concat(chunks, length) }));
+    req.once('error', () => settle(undefined));
+    req.once('close', () => {
+      if (!req.complete) settle(undefined);
+    });
+  });
+
+/** The already-read prefix, then the rest of the request as it arrives (backpressure through the iterator). */
+async function* prefixThenRest(prefix: readonly Buffer[], req: IncomingMessage): AsyncGenerator<Buffer> {
+  yield* prefix;
+  for await (const chunk of req) yield chunk as Buffer;
+}
+
 export type Forwarder = (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => void;
 
 export const createForwarder = (options: ForwarderOptions): Forwarder => {
@@ -119,7 +161,10 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
         ? declaredLength <= Math.max(bufferBodyBelow, injection ? limits.maxInjectBodyBytes : 0)
         : false;
 
-    const send = (body: Buffer | IncomingMessage | null, filter: ResponseFilter | undefined): void => {
+    const send = (
+      body: Buffer | IncomingMessage | AsyncIterable<Buffer> | null,
+      filter: ResponseFilter | undefined,
+    ): void => {
       const rawHeaders = upstreamRequestHeaders(
         req.rawHeaders,
         req.headers.connection,
@@ -203,7 +248,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
     });
 
     const dispatch = (
-      body: Buffer | IncomingMessage | null,
+      body: Buffer | IncomingMessage | AsyncIterable<Buffer> | null,
       rawHeaders: string[],
       filter: ResponseFilter | undefined,
     ): void => {
@@ -308,11 +353,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
       send(null, undefined);
       return;
     }
-    if (!bufferWhole) {
-      send(req, undefined);
-      return;
-    }
-    readBody(req, declaredLength ?? 0).then((body) => {
+    const withBody = (body: Buffer | undefined): void => {
       if (body === undefined || clientGone) return;
       const plan = injection === undefined ? undefined : planUsageInjection(body, injection);
       if (plan === undefined) {
@@ -324,7 +365,23 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
       const patchedTap = tap;
       if (patchedTap !== undefined) tap = withoutRequestCopy(patchedTap);
       send(plan.body, plan.filter);
-    }, options.onTapError);
+    };
+    if (declaredLength === undefined) {
+      // Chunked: small bodies are read whole first, so bad chunked encoding never starts an upstream request
+      // (the parser answers 400); the body is then re-framed with a Content-Length.
+      const cap = Math.max(bufferBodyBelow, injection === undefined ? 0 : limits.maxInjectBodyBytes);
+      readChunkedPrefix(req, cap).then((read) => {
+        if (read === undefined || clientGone) return;
+        if ('complete' in read) withBody(read.complete);
+        else send(prefixThenRest(read.prefix, req), undefined);
+      }, options.onTapError);
+      return;
+    }
+    if (!bufferWhole) {
+      send(req, undefined);
+      return;
+    }
+    readBody(req, declaredLength).then(withBody, options.onTapError);
   };
 };
 
