@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'LLMTAP_UPSTREAM_TIMEOUT'
   | 'LLMTAP_UPSTREAM_ERROR'
   | 'LLMTAP_BAD_REQUEST'
+  | 'LLMTAP_HEADERS_TOO_LARGE'
+  | 'LLMTAP_REQUEST_TIMEOUT'
   | 'LLMTAP_FORBIDDEN_HOST'
   | 'LLMTAP_FORBIDDEN_ORIGIN'
   | 'LLMTAP_METHOD_NOT_ALLOWED'
@@ -48,6 +50,16 @@ export const errorCatalogue = {
     status: 400,
     type: 'llmtap_request_error',
     description: 'The request is malformed or ambiguous (absolute-form target, bad framing).',
+  },
+  LLMTAP_HEADERS_TOO_LARGE: {
+    status: 431,
+    type: 'llmtap_request_error',
+    description: 'The request headers exceed limits.maxHeaderBytes.',
+  },
+  LLMTAP_REQUEST_TIMEOUT: {
+    status: 408,
+    type: 'llmtap_request_error',
+    description: 'The request headers did not arrive within timeouts.headersMs (slowloris guard).',
   },
   LLMTAP_FORBIDDEN_HOST: {
     status: 403,

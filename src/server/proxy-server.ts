@@ -69,6 +69,27 @@ const refuse = (
   res.end(body);
 };
 
+const reasonPhrase: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+/** An llmtap JSON error written straight to a socket (no request/response objects exist for parser errors). */
+const rawErrorResponse = (code: ErrorCode, message: string): string => {
+  const { status } = errorCatalogue[code];
+  const body = errorBody(code, message);
+  return `HTTP/1.1 ${status} ${reasonPhrase[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+};
+
+/** Node's parser error codes → the answer llmtap gives. Everything else the parser rejects is a 400. */
+const clientErrorCode = (parserCode: string | undefined): ErrorCode => {
+  if (parserCode === 'HPE_HEADER_OVERFLOW') return 'LLMTAP_HEADERS_TOO_LARGE';
+  if (parserCode === 'ERR_HTTP_REQUEST_TIMEOUT') return 'LLMTAP_REQUEST_TIMEOUT';
+  return 'LLMTAP_BAD_REQUEST';
+};
+
 export const startProxyServer = async (options: ProxyServerOptions): Promise<ProxyServer> => {
   const { config, logger } = options;
   const router = createRouter(config.routes);
@@ -109,25 +130,47 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     draining: () => draining,
   });
 
+  // A refusal closes its connection. Requests the client pipelined behind a refused one were already parsed by
+  // then; they must not be forwarded (a refused Host would otherwise smuggle its successor through).
+  const refusedSockets = new WeakSet<Socket>();
+  const refuseOn = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: ErrorCode,
+    message: string,
+    extra?: Readonly<Record<string, unknown>>,
+  ): void => {
+    refusedSockets.add(req.socket);
+    refuse(res, code, message, extra);
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // Pipelined behind a refusal: left unanswered; the socket closes once the refusal is written.
+    if (refusedSockets.has(req.socket)) return;
     const refusal = checkRequestTarget(req);
     if (refusal !== undefined) {
       logger.warn('request refused', { code: refusal.code, method: req.method });
-      refuse(res, refusal.code, refusal.message);
+      refuseOn(req, res, refusal.code, refusal.message);
       return;
     }
     const match = router.match(req.url ?? '/');
     if (match === undefined) {
       logger.info('request', { method: req.method, status: 404, error: 'LLMTAP_NO_ROUTE' });
-      refuse(res, 'LLMTAP_NO_ROUTE', `no route for this path; configured prefixes: ${prefixes.join(', ')}`, {
-        prefixes,
-      });
+      refuseOn(
+        req,
+        res,
+        'LLMTAP_NO_ROUTE',
+        `no route for this path; configured prefixes: ${prefixes.join(', ')}`,
+        {
+          prefixes,
+        },
+      );
       return;
     }
     const originRefusal = checkOrigin(req, match.route);
     if (originRefusal !== undefined) {
       logger.warn('request refused', { code: originRefusal.code, route: match.route.config.prefix });
-      refuse(res, originRefusal.code, originRefusal.message);
+      refuseOn(req, res, originRefusal.code, originRefusal.message);
       return;
     }
     if (match.route.config.idleTimeoutMs !== undefined)
@@ -145,9 +188,27 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       keepAliveTimeout: 30_000,
       noDelay: true,
       insecureHTTPParser: false,
+      // Node checks headersTimeout only this often (default 30 s): without it a slowloris client holds its
+      // socket up to headersMs + 30 s, and a short headersMs would not be honoured at all.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.timeouts.headersMs / 4))),
     },
     handle,
   );
+
+  // Parser errors (ambiguous framing, bad chunked encoding, oversized headers, header timeout) get llmtap's
+  // JSON answer and the connection closes. The offending bytes (error.rawPacket) are never logged: they may
+  // hold credentials.
+  dataServer.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const parserCode = error.code;
+    const inFlightResponse = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (parserCode === 'ECONNRESET' || !socket.writable || inFlightResponse?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const code = clientErrorCode(parserCode);
+    logger.warn('request refused', { code, parserError: parserCode });
+    socket.end(rawErrorResponse(code, errorCatalogue[code].description));
+  });
   // Idle in both directions on the client side; the upstream side is undici's bodyTimeout.
   dataServer.timeout = config.timeouts.idleMs;
 
@@ -207,7 +268,8 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       wsProxy.close();
       const closed = dispatcher.close().catch(() => undefined);
       const timedOut = new Promise((resolve) => setTimeout(resolve, 2000).unref());
-      if ((await Promise.race([closed.then(() => 'closed'), timedOut])) !== 'closed') await dispatcher.destroy();
+      if ((await Promise.race([closed.then(() => 'closed'), timedOut])) !== 'closed')
+        await dispatcher.destroy();
       return { cut };
     },
   };
