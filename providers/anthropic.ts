@@ -39,6 +39,7 @@ import {
   jsonText,
   type Message,
   type Part,
+  responseBudget,
   StreamedText,
   textPart,
 } from './content.ts';
@@ -285,7 +286,7 @@ export const anthropic = defineAdapter({
   },
   framing: anthropicFraming,
   createParser(request, head, options) {
-    const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+    const budget = responseBudget(request, options);
     const stream = anthropicFraming(request, head) === 'sse';
     const operation = (apiOf(request) as Operation | undefined) ?? request.operation;
     return new AnthropicParser(operation, stream, head, budget);

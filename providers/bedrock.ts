@@ -44,7 +44,15 @@ import {
   trimPath,
   type WithApi,
 } from './common.ts';
-import { ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
+import {
+  ContentBudget,
+  captured,
+  jsonText,
+  type Message,
+  type Part,
+  responseBudget,
+  StreamedText,
+} from './content.ts';
 import { awsErrorType, ResponseState } from './state.ts';
 
 type BedrockApi = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
@@ -299,7 +307,7 @@ export const bedrock = defineAdapter({
   },
   framing: bedrockFraming,
   createParser(request, head, options) {
-    const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+    const budget = responseBudget(request, options);
     const api =
       (apiOf(request) as BedrockApi | undefined) ??
       (request.stream ? 'invoke-with-response-stream' : 'invoke');

@@ -33,6 +33,7 @@ import {
   captured,
   type Message,
   openAiContentParts,
+  responseBudget,
   StreamedText,
   textPart,
 } from './content.ts';
@@ -217,7 +218,7 @@ export const cohere = defineAdapter({
   },
   framing: cohereFraming,
   createParser(request, head, options) {
-    const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+    const budget = responseBudget(request, options);
     return new CohereParser(cohereFraming(request, head), head, budget);
   },
 } satisfies ProviderAdapter);

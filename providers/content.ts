@@ -111,6 +111,22 @@ export class StreamedText {
   }
 }
 
+/**
+ * The call's budget travels from the request side to the response side on the captured request content
+ * (under a symbol, so it never serializes), making `maxCapturedChars` a cap per call, not per side.
+ */
+const BUDGET: unique symbol = Symbol('llmtap.contentBudget');
+
+/** The budget for a call's response content: what the request side left, or a fresh one. */
+export const responseBudget = (
+  request: { readonly content?: CapturedContent | undefined },
+  options: { readonly captureContent: boolean; readonly maxCapturedChars: number },
+): ContentBudget | undefined => {
+  if (!options.captureContent) return undefined;
+  const carried = (request.content as { [BUDGET]?: ContentBudget } | undefined)?.[BUDGET];
+  return carried ?? new ContentBudget(options.maxCapturedChars);
+};
+
 export const captured = (
   budget: ContentBudget,
   fields: {
@@ -131,5 +147,6 @@ export const captured = (
   }
   if (fields.outputMessages !== undefined) out.outputMessages = fields.outputMessages;
   if (budget.truncated) out.truncated = true;
+  Object.defineProperty(out, BUDGET, { value: budget, enumerable: false });
   return out;
 };

@@ -34,7 +34,15 @@ import {
   str,
   trimPath,
 } from './common.ts';
-import { ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
+import {
+  ContentBudget,
+  captured,
+  jsonText,
+  type Message,
+  type Part,
+  responseBudget,
+  StreamedText,
+} from './content.ts';
 import { ResponseState } from './state.ts';
 
 /** `…/models/{model}:{method}` (Gemini API, Vertex publisher models, tuned models). */
@@ -255,7 +263,7 @@ export const geminiApi = (id: string, providerName: string): ProviderAdapter =>
     },
     framing: geminiFraming,
     createParser(request, head, options) {
-      const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+      const budget = responseBudget(request, options);
       return new GeminiParser(geminiFraming(request, head) !== 'json', head, budget);
     },
   });

@@ -30,7 +30,15 @@ import {
   trimPath,
   type WithApi,
 } from './common.ts';
-import { ContentBudget, captured, type Message, StreamedText, textMessage, textPart } from './content.ts';
+import {
+  ContentBudget,
+  captured,
+  type Message,
+  responseBudget,
+  StreamedText,
+  textMessage,
+  textPart,
+} from './content.ts';
 import { createOpenAiParser, openAiApiOf, openAiDialect, openAiFraming } from './openai-dialect.ts';
 import { chatMessages } from './openai-request.ts';
 import { ResponseState } from './state.ts';
@@ -175,7 +183,7 @@ export const ollama = defineAdapter({
   },
   framing: ollamaFraming,
   createParser(request, head, options) {
-    const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+    const budget = responseBudget(request, options);
     const framing = ollamaFraming(request, head);
     if (apiOf(request) !== NATIVE) return createOpenAiParser(openAiApiOf(request), framing, head, budget);
     return new OllamaParser(framing === 'ndjson', head, budget);

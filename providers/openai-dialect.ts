@@ -6,7 +6,7 @@ import type { Framing, ProviderAdapter, ResponseHead, ResponseParser } from '../
 import { defineAdapter } from '../src/adapter.ts';
 import type { RequestFacts } from '../src/record.ts';
 import { apiOf, contentTypeIs } from './common.ts';
-import { ContentBudget } from './content.ts';
+import { type ContentBudget, responseBudget } from './content.ts';
 import { OpenAiJsonParser, OpenAiStreamParser } from './openai-chat.ts';
 import { type OpenAiApi, openAiApiFor, operationOf, parseOpenAiRequest } from './openai-request.ts';
 import { ResponsesParser } from './openai-responses.ts';
@@ -65,7 +65,7 @@ export const openAiDialect = (config: OpenAiDialectConfig): ProviderAdapter => {
     },
     framing: openAiFraming,
     createParser(request, head, options) {
-      const budget = options.captureContent ? new ContentBudget(options.maxCapturedChars) : undefined;
+      const budget = responseBudget(request, options);
       return createOpenAiParser(openAiApiOf(request), openAiFraming(request, head), head, budget);
     },
   };
