@@ -1,0 +1,155 @@
+/**
+ * Opt-in content capture (semconv v1.41.1 message shapes) on the recorded exchanges: off means nothing is
+ * copied; on, the facts are unchanged, the text is what the provider sent, and the per-call cap holds.
+ */
+import { describe, expect, it } from 'vitest';
+import { adapterById } from '../../providers/index.ts';
+import type { CapturedContent, LlmCall } from '../../src/record.ts';
+import { replayFixtureThroughTap } from '../capture/drive-tap.ts';
+import { loadRecordedFixtures, type RecordedFixture } from '../helpers/recorded.ts';
+import { adapterIdFor } from './expected.ts';
+
+const fixtures = loadRecordedFixtures();
+const byFile = (file: string): RecordedFixture => {
+  const found = fixtures.find((fixture) => fixture.file === file);
+  if (found === undefined) throw new Error(`missing ${file}`);
+  return found;
+};
+
+const run = (
+  fixture: RecordedFixture,
+  captureContent: boolean,
+  maxCapturedChars?: number,
+): Promise<LlmCall> => {
+  const adapter = adapterById(adapterIdFor(fixture));
+  if (adapter === undefined) throw new Error(`no adapter for ${fixture.file}`);
+  return replayFixtureThroughTap(
+    fixture,
+    adapter,
+    { random: 17, maxChunk: 48 },
+    {
+      captureContent,
+      ...(maxCapturedChars === undefined ? {} : { limits: { maxCapturedChars } }),
+    },
+  );
+};
+
+/** Characters of captured text (the budgeted fields). */
+const capturedChars = (value: unknown): number => {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + capturedChars(item), 0);
+  if (typeof value !== 'object' || value === null) return 0;
+  let sum = 0;
+  for (const [key, member] of Object.entries(value)) {
+    if ((key === 'content' || key === 'arguments' || key === 'response') && typeof member === 'string') {
+      sum += member.length;
+    } else sum += capturedChars(member);
+  }
+  return sum;
+};
+
+const outputText = (content: CapturedContent | undefined): string =>
+  ((content?.outputMessages ?? []) as { parts: { type: string; content?: string }[] }[])
+    .flatMap((message) => message.parts)
+    .filter((part) => part.type === 'text')
+    .map((part) => part.content ?? '')
+    .join('');
+
+const sseData = (body: string): Record<string, unknown>[] =>
+  body
+    .split('\n')
+    .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
+    .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>);
+
+describe('content capture', () => {
+  it('off: no content is copied from any recorded exchange', async () => {
+    for (const fixture of fixtures) {
+      const call = await run(fixture, false);
+      expect(call.content, fixture.file).toBeUndefined();
+    }
+  });
+
+  it('on: facts are identical to capture off, and a small per-call cap holds', async () => {
+    let truncatedCalls = 0;
+    for (const fixture of fixtures) {
+      const off = await run(fixture, false);
+      const on = await run(fixture, true, 120);
+      expect(on.response, fixture.file).toEqual(off.response);
+      expect(on.request, fixture.file).toEqual(off.request);
+      expect(on.outcome, fixture.file).toBe(off.outcome);
+      expect(capturedChars(on.content), fixture.file).toBeLessThanOrEqual(120);
+      if (on.content?.truncated === true) truncatedCalls++;
+    }
+    // Plenty of recorded prompts/answers exceed 120 characters: the cap really cut something.
+    expect(truncatedCalls).toBeGreaterThan(20);
+  });
+
+  it('OpenAI chat JSON: input and output messages in the semconv shape', async () => {
+    const fixture = byFile('openai/chat_nonstream_basic.json');
+    const request = JSON.parse(fixture.request.body ?? '{}') as {
+      messages: { role: string; content: string }[];
+    };
+    const response = JSON.parse(fixture.response.body) as { choices: { message: { content: string } }[] };
+    const call = await run(fixture, true);
+    expect(call.content?.inputMessages).toEqual(
+      request.messages.map((message) => ({
+        role: message.role,
+        parts: [{ type: 'text', content: message.content }],
+      })),
+    );
+    expect(call.content?.outputMessages).toEqual([
+      {
+        role: 'assistant',
+        parts: [{ type: 'text', content: response.choices[0]?.message.content }],
+        finish_reason: 'stop',
+      },
+    ]);
+    expect(call.content?.truncated).toBeUndefined();
+  });
+
+  it('OpenAI chat stream: the output is the concatenated deltas', async () => {
+    const fixture = byFile('openai/chat_stream_no_usage.json');
+    const deltas = sseData(fixture.response.body)
+      .map((chunk) => (chunk.choices as { delta?: { content?: string } }[])[0]?.delta?.content ?? '')
+      .join('');
+    const call = await run(fixture, true);
+    expect(deltas.length).toBeGreaterThan(10);
+    expect(outputText(call.content)).toBe(deltas);
+  });
+
+  it('Anthropic stream: the output is the text deltas; `system` goes to system instructions', async () => {
+    const fixture = byFile('anthropic/messages_stream.json');
+    const deltas = sseData(fixture.response.body)
+      .filter((event) => event.type === 'content_block_delta')
+      .map((event) => (event.delta as { text?: string }).text ?? '')
+      .join('');
+    const call = await run(fixture, true);
+    expect(outputText(call.content)).toBe(deltas);
+    const request = JSON.parse(fixture.request.body ?? '{}') as { system?: unknown };
+    if (typeof request.system === 'string') {
+      expect(call.content?.systemInstructions).toEqual([{ type: 'text', content: request.system }]);
+    }
+  });
+
+  it('Gemini stream and Bedrock ConverseStream: the output is the streamed text', async () => {
+    const gemini = byFile('gemini/stream_generate_content.json');
+    const geminiText = sseData(gemini.response.body)
+      .flatMap(
+        (chunk) =>
+          (chunk.candidates as { content?: { parts?: { text?: string; thought?: boolean }[] } }[]) ?? [],
+      )
+      .flatMap((candidate) => candidate.content?.parts ?? [])
+      .filter((part) => part.thought !== true)
+      .map((part) => part.text ?? '')
+      .join('');
+    expect(outputText((await run(gemini, true)).content)).toBe(geminiText);
+
+    const bedrock = await run(byFile('bedrock/converse_stream_claude.json'), true);
+    expect(outputText(bedrock.content).length).toBeGreaterThan(20);
+    expect(bedrock.content?.inputMessages).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'What is the capital of France?' }] },
+    ]);
+    expect(bedrock.content?.systemInstructions).toEqual([
+      { type: 'text', content: 'You are a helpful chatbot.' },
+    ]);
+  });
+});
