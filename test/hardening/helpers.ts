@@ -78,6 +78,8 @@ export interface CountingUpstream {
   readonly server: Server;
   /** TCP connections accepted. */
   connections(): number;
+  /** TCP connections currently open. */
+  openConnections(): number;
   /** Requests whose head arrived (counted before the body is read). */
   requestStarts(): number;
   /** Requests whose body arrived completely, with their bytes. */
@@ -127,6 +129,7 @@ export const startCountingUpstream = async (
     port,
     server,
     connections: () => connections,
+    openConnections: () => sockets.size,
     requestStarts: () => starts,
     completed,
     setHandler(next) {

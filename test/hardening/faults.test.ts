@@ -1,0 +1,433 @@
+/**
+ * Fault injection through the whole product: the upstream resets, never answers, answers then stalls, cannot be
+ * connected to, sends malformed responses; the client goes away at every stage; slow clients and slowloris.
+ * Each case asserts its outcome (status, bytes, how the stream ended, what the upstream saw, the log line) and
+ * that llmtap keeps serving afterwards.
+ */
+import { once } from 'node:events';
+import { type ClientRequest, type IncomingMessage, request } from 'node:http';
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  connect as netConnect,
+  type Socket,
+  type Server as TcpServer,
+} from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/client.ts';
+import { startFullLlmtap, type TestLlmtap } from '../helpers/llmtap.ts';
+import {
+  type CountingUpstream,
+  errorCodeOf,
+  portOf,
+  rawExchange,
+  sleep,
+  startCountingUpstream,
+  waitUntil,
+} from './helpers.ts';
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason);
+};
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+});
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+const chatBody = JSON.stringify({
+  model: 'gpt-4o-mini',
+  stream: true,
+  messages: [{ role: 'user', content: 'hi' }],
+});
+const event = (i: number): string =>
+  `data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"t${i}"}}]}\n\n`;
+
+interface Setup {
+  readonly app: TestLlmtap;
+  readonly upstream: CountingUpstream;
+  readonly base: string;
+}
+
+const setup = async (
+  handler: Parameters<typeof startCountingUpstream>[0],
+  file: Record<string, unknown> = {},
+  route: Record<string, unknown> = {},
+): Promise<Setup> => {
+  const upstream = await startCountingUpstream(handler);
+  const app = await startFullLlmtap({
+    routes: [
+      { prefix: '/up', provider: 'openai', upstream: upstream.url, streamUsage: 'passthrough', ...route },
+    ],
+    ...file,
+  });
+  cleanups.push(async () => {
+    await app.shutdown();
+    await upstream.close();
+  });
+  return { app, upstream, base: `${app.server.dataUrl}/up` };
+};
+
+/** Opens a streaming POST and resolves with the response as soon as its head arrives. */
+const open = (url: string, body = chatBody): Promise<{ res: IncomingMessage; req: ClientRequest }> =>
+  new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) =>
+      resolve({ res, req }),
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+
+/** Reads a response to its end and says how it ended: a clean end, or a failure (reset/abort). */
+const readAll = (res: IncomingMessage): Promise<{ text: string; ending: 'clean' | 'failed' }> =>
+  new Promise((resolve) => {
+    let text = '';
+    let done = false;
+    const finish = (ending: 'clean' | 'failed'): void => {
+      if (done) return;
+      done = true;
+      resolve({ text, ending });
+    };
+    res.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    res.on('end', () => finish(res.complete ? 'clean' : 'failed'));
+    res.on('error', () => finish('failed'));
+    res.on('aborted', () => finish('failed'));
+    res.on('close', () => finish(res.complete ? 'clean' : 'failed'));
+  });
+
+/** After a fault, llmtap still answers a normal call on the same listener. */
+const expectStillServing = async (s: Setup): Promise<void> => {
+  s.upstream.setHandler((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"still":"serving"}');
+  });
+  const answer = await rawRequest(`${s.base}/v1/models`);
+  expect(answer.status).toBe(200);
+  expect(answer.body.toString()).toBe('{"still":"serving"}');
+};
+
+const lastRequestLog = async (s: Setup, count: number): Promise<Record<string, unknown>> => {
+  expect(await waitUntil(() => s.app.requestLogs().length >= count, 3000)).toBe(true);
+  return s.app.requestLogs()[count - 1] as Record<string, unknown>;
+};
+
+describe('upstream faults', () => {
+  it('upstream reset mid-stream: the client gets the bytes sent so far and a failed stream, never a clean end', async () => {
+    const s = await setup(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(event(0));
+      res.write(event(1));
+      await sleep(30);
+      res.socket?.resetAndDestroy();
+    });
+    const { res } = await open(`${s.base}/v1/chat/completions`);
+    const { text, ending } = await readAll(res);
+    expect(ending).toBe('failed');
+    expect(text).toBe(event(0) + event(1));
+    const log = await lastRequestLog(s, 1);
+    expect(log.status).toBe(200);
+    expect(log.outcome).toBe('incomplete');
+    expect(typeof log.errorType).toBe('string');
+    await expectStillServing(s);
+  });
+
+  it('upstream closes a Content-Length response early: the client sees a truncated, failed response', async () => {
+    const s = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"partial":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const { res } = await open(`${s.base}/v1/chat/completions`, '{"model":"m"}');
+    const { text, ending } = await readAll(res);
+    expect(ending).toBe('failed');
+    expect(text).toBe('{"partial":');
+    await expectStillServing(s);
+  });
+
+  it('upstream sends a malformed chunked response mid-stream: the client sees the stream fail', async () => {
+    const tcp = createTcpServer((socket) => {
+      socket.once('data', () => {
+        socket.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${Buffer.byteLength(event(0)).toString(16)}\r\n${event(0)}\r\nzz\r\ngarbage\r\n`,
+        );
+      });
+    });
+    tcp.listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const app = await startFullLlmtap({
+      routes: [
+        {
+          prefix: '/bad',
+          provider: 'openai',
+          upstream: `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+          streamUsage: 'passthrough',
+        },
+      ],
+    });
+    cleanups.push(async () => {
+      await app.shutdown();
+      tcp.close();
+    });
+    const { res } = await open(`${app.server.dataUrl}/bad/v1/chat/completions`);
+    const { text, ending } = await readAll(res);
+    expect(ending).toBe('failed');
+    expect(text).toBe(event(0));
+  });
+
+  it('upstream response headers over the limit: 502, and llmtap keeps serving', async () => {
+    const s = await setup((_req, res) => {
+      res.writeHead(200, { 'x-huge': 'a'.repeat(200_000) });
+      res.end('{}');
+    });
+    const answer = await rawRequest(`${s.base}/v1/models`);
+    expect(answer.status).toBe(502);
+    expect(JSON.parse(answer.body.toString()).error.type).toBe('llmtap_upstream_error');
+    await expectStillServing(s);
+  });
+
+  it('upstream never answers: 504 LLMTAP_UPSTREAM_TIMEOUT after timeouts.upstreamHeadersMs', async () => {
+    const s = await setup(() => undefined, { timeouts: { upstreamHeadersMs: 300 } });
+    const started = Date.now();
+    const answer = await rawRequest(`${s.base}/v1/chat/completions`, { method: 'POST', body: chatBody });
+    expect(answer.status).toBe(504);
+    expect(JSON.parse(answer.body.toString()).error.code).toBe('LLMTAP_UPSTREAM_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(3000);
+    const log = await lastRequestLog(s, 1);
+    expect(log.error).toBe('UND_ERR_HEADERS_TIMEOUT');
+  });
+
+  it('upstream answers then stalls: the idle timeout cuts the stream as a failure and closes the upstream connection', async () => {
+    let upstreamSocketClosed = false;
+    const s = await setup(
+      (req, res) => {
+        req.socket.once('close', () => {
+          upstreamSocketClosed = true;
+        });
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(event(0));
+        // …and nothing more, ever.
+      },
+      { timeouts: { idleMs: 400 } },
+    );
+    const started = Date.now();
+    const { res } = await open(`${s.base}/v1/chat/completions`);
+    const { text, ending } = await readAll(res);
+    expect(ending).toBe('failed');
+    expect(text).toBe(event(0));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await waitUntil(() => upstreamSocketClosed, 2000)).toBe(true);
+    await expectStillServing(s);
+  });
+
+  it("a route's idleTimeoutMs overrides the global idle timeout", async () => {
+    const s = await setup(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(event(0));
+      },
+      { timeouts: { idleMs: 60_000 } },
+      { idleTimeoutMs: 400 },
+    );
+    const started = Date.now();
+    const { res } = await open(`${s.base}/v1/chat/completions`);
+    const { ending } = await readAll(res);
+    expect(ending).toBe('failed');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('no total-duration cap: a stream longer than several idle timeouts completes while bytes keep flowing', async () => {
+    const s = await setup(
+      async (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (let i = 0; i < 12; i += 1) {
+          res.write(event(i));
+          await sleep(150);
+        }
+        res.end('data: [DONE]\n\n');
+      },
+      { timeouts: { idleMs: 400 } },
+    );
+    const { res } = await open(`${s.base}/v1/chat/completions`);
+    const { text, ending } = await readAll(res);
+    expect(ending).toBe('clean');
+    expect(text).toBe(`${Array.from({ length: 12 }, (_, i) => event(i)).join('')}data: [DONE]\n\n`);
+  });
+
+  it('upstream connect timeout (TLS handshake never answered): 504 after timeouts.connectMs', async () => {
+    // A TCP server that accepts and then says nothing: the TLS handshake never completes.
+    const held: Socket[] = [];
+    const blackhole: TcpServer = createTcpServer((socket) => {
+      held.push(socket);
+    });
+    blackhole.listen(0, '127.0.0.1');
+    await once(blackhole, 'listening');
+    const app = await startFullLlmtap({
+      routes: [
+        {
+          prefix: '/hole',
+          provider: 'openai',
+          upstream: `https://127.0.0.1:${(blackhole.address() as AddressInfo).port}`,
+        },
+      ],
+      timeouts: { connectMs: 300 },
+    });
+    cleanups.push(async () => {
+      await app.shutdown();
+      for (const socket of held) socket.destroy();
+      blackhole.close();
+    });
+    const started = Date.now();
+    const answer = await rawRequest(`${app.server.dataUrl}/hole/v1/models`);
+    expect(answer.status).toBe(504);
+    expect(JSON.parse(answer.body.toString()).error.code).toBe('LLMTAP_UPSTREAM_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('upstream refuses connections: 502 LLMTAP_UPSTREAM_CONNECT', async () => {
+    const gone = await startCountingUpstream();
+    const url = gone.url;
+    await gone.close();
+    const app = await startFullLlmtap({ routes: [{ prefix: '/gone', provider: 'openai', upstream: url }] });
+    cleanups.push(() => app.shutdown());
+    const answer = await rawRequest(`${app.server.dataUrl}/gone/v1/chat/completions`, {
+      method: 'POST',
+      body: chatBody,
+    });
+    expect(answer.status).toBe(502);
+    expect(JSON.parse(answer.body.toString()).error.code).toBe('LLMTAP_UPSTREAM_CONNECT');
+  });
+});
+
+describe('slow and vanishing clients', () => {
+  it('slowloris: headers trickled one byte at a time are cut with 408 after timeouts.headersMs; nothing goes upstream', async () => {
+    const s = await setup(undefined, { timeouts: { headersMs: 500 } });
+    const port = portOf(s.app.server.dataUrl);
+    const headBytes = `GET /up/v1/models HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: ${'a'.repeat(200)}\r\n\r\n`;
+    const started = Date.now();
+    const answer = await rawExchange(port, headBytes.split(''), { gapMs: 20, timeoutMs: 4000 });
+    expect(answer.closed).toBe(true);
+    expect(answer.status).toBe(408);
+    expect(errorCodeOf(answer.text)).toBe('LLMTAP_REQUEST_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(s.upstream.connections()).toBe(0);
+  });
+
+  it('a client that stalls in the middle of a small body is cut by the idle timeout; nothing goes upstream', async () => {
+    const s = await setup(undefined, { timeouts: { idleMs: 400 } });
+    const port = portOf(s.app.server.dataUrl);
+    const answer = await rawExchange(
+      port,
+      [
+        `POST /up/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 1000\r\n\r\n{"model":`,
+      ],
+      { timeoutMs: 3000 },
+    );
+    expect(answer.closed).toBe(true);
+    expect(s.upstream.connections()).toBe(0);
+  });
+
+  it('a client that stalls in the middle of a large (streamed) body: the upstream request is aborted, never completed', async () => {
+    const s = await setup(undefined, { timeouts: { idleMs: 400 } });
+    const port = portOf(s.app.server.dataUrl);
+    const answer = await rawExchange(
+      port,
+      [
+        `POST /up/v1/files HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 4000000\r\n\r\n`,
+        Buffer.alloc(600_000, 97),
+      ],
+      { timeoutMs: 3000 },
+    );
+    expect(answer.closed).toBe(true);
+    await sleep(100);
+    expect(s.upstream.completed).toHaveLength(0);
+  });
+
+  /** Stages at which the client goes away, and what the upstream must have seen by then. */
+  const stages = [
+    'during the request head',
+    'during the request body',
+    'after the request, before response headers',
+    'after response headers, before the first body byte',
+    'in the middle of the response body',
+  ] as const;
+
+  for (const [index, stage] of stages.entries()) {
+    it(`client disconnects ${stage}: upstream released within 1 s, call logged, llmtap keeps serving`, async () => {
+      let upstreamClosedAt: number | undefined;
+      let release: (() => void) | undefined;
+      const s = await setup(async (_req, res) => {
+        if (index === 2) {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.flushHeaders();
+        if (index === 3) return;
+        for (let i = 0; i < 400 && !res.destroyed; i += 1) {
+          res.write(event(i));
+          await sleep(10);
+        }
+        res.end();
+      });
+      cleanups.push(async () => release?.());
+      const port = portOf(s.app.server.dataUrl);
+      const big = 1_000_000;
+      const socket = await new Promise<Socket>((resolve) => {
+        const sock: Socket = netConnect(port, '127.0.0.1', () => resolve(sock));
+      });
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('error', () => undefined);
+      const headOf = (length: number): string =>
+        `POST /up/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+      if (index === 0) {
+        socket.write(headOf(chatBody.length).slice(0, 30));
+        await sleep(50);
+      } else if (index === 1) {
+        socket.write(headOf(big));
+        socket.write(Buffer.alloc(300_000, 32));
+        await sleep(100);
+      } else {
+        socket.write(headOf(chatBody.length) + chatBody);
+        if (index === 2) await waitUntil(() => s.upstream.completed.length === 1, 2000);
+        if (index === 3) await waitUntil(() => Buffer.concat(received).includes('\r\n\r\n'), 2000);
+        if (index === 4) await waitUntil(() => Buffer.concat(received).toString().includes('"t3"'), 2000);
+      }
+      const goneAt = Date.now();
+      socket.destroy();
+      // The one upstream connection of this call (undici would keep a healthy one alive): closed when aborted.
+      void waitUntil(() => s.upstream.connections() > 0 && s.upstream.openConnections() === 0, 3000).then(
+        (closed) => {
+          if (closed) upstreamClosedAt = Date.now();
+        },
+      );
+      if (index >= 1) {
+        expect(await waitUntil(() => upstreamClosedAt !== undefined, 2000)).toBe(true);
+        expect((upstreamClosedAt as number) - goneAt).toBeLessThan(1000);
+      } else {
+        await sleep(100);
+        expect(s.upstream.connections()).toBe(0);
+      }
+      if (index >= 2) {
+        const log = await lastRequestLog(s, 1);
+        expect(log.error).toBe('CLIENT_ABORTED');
+      }
+      expect(s.upstream.completed.every((r) => r.body.length < big)).toBe(true);
+      await expectStillServing(s);
+      // Nothing is left in flight: drain finds no stream to cut.
+      expect((await s.app.shutdown()).cut).toBe(0);
+    });
+  }
+});
