@@ -175,3 +175,30 @@ export const apiOf = (request: object): string | undefined => (request as WithAp
 /** The framing for a response: error bodies are always one JSON body; otherwise by content type. */
 export const contentTypeIs = (head: { readonly contentType: string | undefined }, needle: string): boolean =>
   head.contentType?.toLowerCase().includes(needle) === true;
+
+/**
+ * The object value of the first member `"key"`, parsed on its own: lets a parser read one small member
+ * (a usage object) without parsing a large frame around it. Undefined when absent or not an object.
+ */
+export const memberObject = (text: string, quotedKey: string): Json | undefined => {
+  const [start] = valueStart(text, quotedKey, 0);
+  if (start === -1 || text.charCodeAt(start) !== 0x7b /* { */) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) {
+      try {
+        return obj(JSON.parse(text.slice(start, i + 1)));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+};

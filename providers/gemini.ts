@@ -28,6 +28,7 @@ import {
   hasNonEmpty,
   int,
   type Json,
+  memberObject,
   num,
   obj,
   stopSequences,
@@ -177,10 +178,14 @@ class GeminiParser implements ResponseParser {
       state.responseId === undefined ||
       state.responseModel === undefined ||
       text.includes('"finishReason"') ||
-      text.includes('"usageMetadata"') ||
       text.includes('"promptFeedback"') ||
       text.includes('"error"');
-    if (!needed) return;
+    if (!needed) {
+      // Streams may repeat the growing usage on every chunk: read just that member, not the content.
+      const usage = text.includes('"usageMetadata"') ? memberObject(text, '"usageMetadata"') : undefined;
+      if (usage !== undefined) this.#usage(usage);
+      return;
+    }
     const chunk = parseJsonObject(text);
     if (chunk === undefined) return;
     if (!this.#stream) state.terminal = true;
