@@ -268,15 +268,8 @@ export const readSettings = (env: Env, overrides: SettingsOverrides = {}): Telem
       false,
       'true, false, NO_CONTENT, SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT',
     ),
-    maxContentChars:
-      overrides.maxContentChars ??
-      parseWith(
-        z.coerce.number().int().min(64).max(16_777_216),
-        env,
-        'LLMTAP_CONTENT_MAX_CHARS',
-        16_384,
-        'an integer between 64 and 16777216',
-      ),
+    // One knob with the adapters' capture cap (`limits.maxCapturedChars`), passed in by the composition root.
+    maxContentChars: overrides.maxContentChars ?? 16_384,
     serviceName: nonEmpty(env.OTEL_SERVICE_NAME),
     resourceAttributes: parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES, 'OTEL_RESOURCE_ATTRIBUTES', false),
     podinfoDir: nonEmpty(env.LLMTAP_PODINFO_DIR) ?? '/etc/podinfo',

@@ -41,11 +41,11 @@ export interface TelemetryOptions {
   /** llmtap's version, for the instrumentation scope. */
   readonly version: string;
   /** Export nothing (same as `OTEL_SDK_DISABLED=true`); log fields are still produced. */
-  readonly disabled?: boolean;
-  /** Characters per content attribute; default `LLMTAP_CONTENT_MAX_CHARS` or 16384. */
-  readonly maxContentChars?: number;
+  readonly disabled?: boolean | undefined;
+  /** Characters per content attribute (JSON text); pass `limits.maxCapturedChars`. Default 16384. */
+  readonly maxContentChars?: number | undefined;
   /** Upper bound on `shutdown()`; default 5000 ms. */
-  readonly shutdownTimeoutMs?: number;
+  readonly shutdownTimeoutMs?: number | undefined;
 }
 
 export interface Telemetry extends CallObserver {

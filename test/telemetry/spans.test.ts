@@ -42,8 +42,12 @@ const envFor = (extra: Record<string, string> = {}): Record<string, string> => (
   ...extra,
 });
 
-const start = async (extra: Record<string, string> = {}, logger = memoryLogger()): Promise<Telemetry> => {
-  telemetry = await createTelemetry({ env: envFor(extra), logger, version: '9.8.7' });
+const start = async (
+  extra: Record<string, string> = {},
+  logger = memoryLogger(),
+  maxContentChars?: number,
+): Promise<Telemetry> => {
+  telemetry = await createTelemetry({ env: envFor(extra), logger, version: '9.8.7', maxContentChars });
   return telemetry;
 };
 
@@ -342,10 +346,11 @@ describe('message content', () => {
   });
 
   it('is exported as semconv JSON when opted in, and truncated with a marker at the configured size', async () => {
-    const t = await start({
-      OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
-      LLMTAP_CONTENT_MAX_CHARS: '1000',
-    });
+    const t = await start(
+      { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' },
+      memoryLogger(),
+      1000,
+    );
     expect(t.captureContent).toBe(true);
     t.start(contextFor()).finish(chatCall({ content }));
     await t.shutdown();
