@@ -5,13 +5,15 @@
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { call } from '../injector/client.ts';
+import { makeTestCa } from '../injector/tls.ts';
 import { parseDockerfile } from './dockerfile.ts';
 import { kustomize, repoRoot } from './kubectl.ts';
 import type { Container } from './sidecar-assertions.ts';
@@ -19,6 +21,9 @@ import type { Container } from './sidecar-assertions.ts';
 const stages = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
 const runtime = stages.at(-1);
 const app = mkdtempSync(join(tmpdir(), 'llmtap-prod-'));
+
+const listFiles = (dir: string): string[] =>
+  (readdirSync(dir, { recursive: true }) as string[]).filter((f) => !f.startsWith('node_modules')).sort();
 
 const listen = (server: Server): Promise<number> =>
   new Promise((resolve) =>
@@ -155,6 +160,7 @@ describe('production build (Dockerfile steps, no Docker)', () => {
       env[e.name] = value as string;
     }
 
+    const filesBefore = listFiles(app);
     child = spawn(process.execPath, [join(app, 'dist/src/cli.js')], {
       cwd: app,
       env,
@@ -213,5 +219,59 @@ describe('production build (Dockerfile steps, no Docker)', () => {
     // Telemetry was flushed on the way out; the API key never reached stdout or stderr.
     expect(otlpSeen).toContain('/v1/traces');
     expect(stdout + stderr).not.toContain('sk-test-prodbuild');
+    // Read-only root filesystem: the process wrote nothing under its app directory.
+    expect(listFiles(app)).toEqual(filesBefore);
+  }, 60_000);
+
+  it('runs `llmtap inject` from the built tree with the sidecar template the image ships', async () => {
+    const ca = makeTestCa();
+    const pair = ca.issue('serving');
+    const args = [
+      'inject',
+      '--listen',
+      '127.0.0.1:0',
+      '--tls-cert',
+      pair.certFile,
+      '--tls-key',
+      pair.keyFile,
+    ];
+    const injector = spawn(process.execPath, [join(app, 'dist/src/cli.js'), ...args], {
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', K8S_NAMESPACE_NAME: 'llmtap-system' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(injector, 'exit');
+    let out = '';
+    let err = '';
+    injector.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    try {
+      const line = await new Promise<{ template: string; port: number; image: string }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`injector did not start in 20 s: ${err}`)), 20_000);
+        injector.stdout?.on('data', (c: Buffer) => {
+          out += c.toString();
+          const found = out
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as { msg: string; template: string; port: number; image: string })
+            .find((l) => l.msg === 'injector listening');
+          if (found !== undefined) {
+            clearTimeout(timer);
+            resolve(found);
+          }
+        });
+        void exited.then(() => reject(new Error(`injector exited: ${err}`)));
+      });
+      expect(line.template).toBe(join(app, 'deploy/components/llmtap-sidecar/sidecar.yaml'));
+      expect(line.image).toMatch(/^ghcr\.io\/llmtap\/llmtap:/);
+      const health = await call(line.port, ca.caCert, { method: 'GET', path: '/healthz' });
+      expect(health.status).toBe(200);
+      injector.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      expect(code).toBe(0);
+    } finally {
+      if (injector.exitCode === null) injector.kill('SIGKILL');
+    }
   }, 60_000);
 });
