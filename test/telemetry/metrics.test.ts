@@ -266,6 +266,42 @@ describe('exporter down', () => {
   });
 });
 
+describe('collector that never answers', () => {
+  it('shutdown() still resolves, bounded by its timeout, and finish() keeps working meanwhile', async () => {
+    const hung = createServer(() => {
+      // Accept the export and never answer it.
+    });
+    hung.listen(0, '127.0.0.1');
+    await once(hung, 'listening');
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    try {
+      const t = await createTelemetry({
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: url,
+          OTEL_BSP_SCHEDULE_DELAY: '10',
+          LLMTAP_PODINFO_DIR: '/nonexistent',
+        },
+        logger: memoryLogger(),
+        version: '1',
+        shutdownTimeoutMs: 300,
+      });
+      t.start(contextFor()).finish(chatCall());
+      // Let the first span export reach the hung collector, then keep finishing calls while it hangs.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let i = 0; i < 5; i++) expect(t.start(contextFor()).finish(chatCall())?.outputTokens).toBe(353);
+      let settled = false;
+      const done = t.shutdown().then(() => {
+        settled = true;
+      });
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      expect(settled).toBe(true);
+    } finally {
+      hung.closeAllConnections();
+      hung.close();
+    }
+  });
+});
+
 describe('no endpoint configured', () => {
   it('says so once, exports nothing, and still returns the log fields', async () => {
     const logger = memoryLogger();
