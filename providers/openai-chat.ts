@@ -5,7 +5,7 @@
  */
 import type { Frame, OutputSignal, ParsedResponse, ResponseHead, ResponseParser } from '../src/adapter.ts';
 import { parseJsonObject } from '../src/adapter.ts';
-import { arr, count, hasNonEmpty, hasNonNull, int, type Json, obj, str } from './common.ts';
+import { arr, count, int, type Json, obj, str } from './common.ts';
 import { type ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
 import type { OpenAiApi } from './openai-request.ts';
 import { codeLike, errorTypeOf, ResponseState } from './state.ts';
@@ -113,6 +113,18 @@ export class OpenAiJsonParser implements ResponseParser {
 
 const DONE = '[DONE]';
 
+/*
+ * One regex scan per chunk instead of several `indexOf` passes (a missing key costs a full scan each):
+ * a member with a non-null value that can change a fact, or a non-empty output member. Keys inside string
+ * values cannot match (their quotes are escaped); a false positive only costs a parse.
+ */
+const MAY_CHANGE_FACTS = /"(?:finish_reason|usage|error)"\s*:\s*[^\sn]/;
+const NON_EMPTY = String.raw`"\s*:\s*(?:"[^"]|[[{](?![\]}])|[^\s"[{n])`;
+const CHAT_OUTPUT = new RegExp(
+  String.raw`"(?:content|tool_calls|reasoning_content|reasoning|refusal)${NON_EMPTY}`,
+);
+const TEXT_OUTPUT = new RegExp(String.raw`"text${NON_EMPTY}`);
+
 /** The SSE chunk stream of chat or legacy completions. */
 export class OpenAiStreamParser implements ResponseParser {
   readonly #state: ResponseState;
@@ -129,14 +141,7 @@ export class OpenAiStreamParser implements ResponseParser {
   }
 
   #isOutput(text: string): boolean {
-    if (this.#api === 'completions') return hasNonEmpty(text, '"text"');
-    return (
-      hasNonEmpty(text, '"content"') ||
-      hasNonEmpty(text, '"tool_calls"') ||
-      hasNonEmpty(text, '"reasoning_content"') ||
-      hasNonEmpty(text, '"reasoning"') ||
-      hasNonEmpty(text, '"refusal"')
-    );
+    return (this.#api === 'completions' ? TEXT_OUTPUT : CHAT_OUTPUT).test(text);
   }
 
   push(frame: Frame, signal: OutputSignal): void {
@@ -155,13 +160,7 @@ export class OpenAiStreamParser implements ResponseParser {
     const needHead =
       (state.responseId === undefined || state.responseModel === undefined) && this.#headParses < 16;
     // Pure content deltas change no fact: skip their JSON.parse unless content capture is on.
-    if (
-      !needHead &&
-      this.#text === undefined &&
-      !hasNonNull(text, '"finish_reason"') &&
-      !hasNonNull(text, '"usage"') &&
-      !text.includes('"error"')
-    ) {
+    if (!needHead && this.#text === undefined && !MAY_CHANGE_FACTS.test(text)) {
       return;
     }
     const chunk = parseJsonObject(text);

@@ -8,7 +8,7 @@ const requestHeaders = { 'x-amzn-requestid': 'req-1' };
 
 describeStreamEdgeCases({
   adapter: 'bedrock',
-  path: '/model/model-x/converse-stream',
+  path: (model) => `/model/${model}/converse-stream`,
   contentType: 'application/vnd.amazon.eventstream',
   requestBody: () => ({
     messages: [{ role: 'user', content: [{ text: 'hi' }] }],

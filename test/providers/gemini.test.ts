@@ -41,7 +41,7 @@ const expected: StreamScenario['expected'] = {
 
 describeStreamEdgeCases({
   adapter: 'gemini',
-  path: '/v1beta/models/model-x:streamGenerateContent?alt=sse',
+  path: (model) => `/v1beta/models/${model}:streamGenerateContent?alt=sse`,
   contentType: 'text/event-stream',
   requestBody: () => ({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
   units: ({ model, usage: withUsage }) => chunks(model, withUsage).map((c) => sse(c)),
@@ -55,7 +55,8 @@ describeStreamEdgeCases({
 describeStreamEdgeCases({
   adapter: 'vertex-ai',
   host: 'us-central1-aiplatform.googleapis.com',
-  path: '/v1/projects/p/locations/us-central1/publishers/google/models/model-x:streamGenerateContent',
+  path: (model) =>
+    `/v1/projects/p/locations/us-central1/publishers/google/models/${model}:streamGenerateContent`,
   contentType: 'application/json; charset=UTF-8',
   requestBody: () => ({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
   units: ({ model, usage: withUsage }) => chunks(model, withUsage).map((c) => JSON.stringify(c, null, 2)),
