@@ -39,6 +39,14 @@ export const errorTypeOf = (call: LlmCall): string | undefined => {
   return undefined;
 };
 
+/** `{gen_ai.operation.name} {gen_ai.request.model}`, or just the operation when the request names no model. */
+export const spanName = (call: LlmCall): string => {
+  const model = call.request.requestModel;
+  return model === undefined || model === ''
+    ? call.request.operation
+    : `${call.request.operation} ${clip(model)}`;
+};
+
 /** Attributes shared by the span and every GenAI metric (semconv metric base attributes). */
 export const baseAttributes = (call: LlmCall): Attributes => {
   const attrs: Attributes = {

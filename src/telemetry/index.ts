@@ -23,7 +23,7 @@ import type { LogFields, Logger } from '../log.ts';
 import type { CallContext } from '../proxy/tap.ts';
 import type { LlmCall } from '../record.ts';
 import { redactText, redactUrl } from '../redact.ts';
-import { contentAttributes, errorTypeOf, spanAttributes, timeToFirstChunk } from './attributes.ts';
+import { contentAttributes, errorTypeOf, spanAttributes, spanName, timeToFirstChunk } from './attributes.ts';
 import { type Env, readSettings, type TelemetrySettings } from './env.ts';
 import { createExportPipeline, type ExportPipeline } from './export.ts';
 import { createInstruments, type Instruments } from './metrics.ts';
@@ -180,8 +180,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
         span.setAttributes(spanAttributes(call, errorType, priced, pricer.version));
         if (settings.captureContent)
           span.setAttributes(contentAttributes(call.content, settings.maxContentChars));
-        const model = call.request.requestModel;
-        span.updateName(model === undefined ? call.request.operation : `${call.request.operation} ${model}`);
+        span.updateName(spanName(call));
         if (errorType !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
         const context = span.spanContext();
         if ((context.traceFlags & 1) === 1) traceId = context.traceId;

@@ -435,3 +435,21 @@ describe('secrets', () => {
     expect(logs).toContain('telemetry stage failed');
   });
 });
+
+describe('values an app controls', () => {
+  it('caps a huge model id in the span name, attributes and metrics (synthesised request)', async () => {
+    const t = await start({ OTEL_METRICS_EXPORTER: 'otlp' });
+    const huge = `m-${'x'.repeat(100_000)}`;
+    const call = chatCall({
+      request: { ...chatCall().request, requestModel: huge },
+      response: { ...chatCall().response, responseModel: huge, responseId: huge },
+    });
+    t.start(contextFor()).finish(call);
+    await t.shutdown();
+    const span = firstSpan();
+    expect(span.name).toBe(`chat ${huge.slice(0, 256)}`);
+    expect(span.attributes['gen_ai.request.model']).toBe(huge.slice(0, 256));
+    expect(span.attributes['gen_ai.response.id']).toBe(huge.slice(0, 256));
+    expect(receiver.allBytes().length).toBeLessThan(20_000);
+  });
+});
