@@ -97,7 +97,11 @@ export interface ProviderAdapter {
   readonly providerName: string;
   /** The operation this request performs, or undefined when it is not an LLM call (e.g. `GET /v1/models`). */
   operationFor(target: RequestTarget): Operation | undefined;
-  /** Request facts from the target and the parsed JSON body (undefined when absent or not JSON). */
+  /**
+   * Request facts from the target and the parsed JSON body (undefined when absent or not JSON).
+   * Without content capture, a body over 64 KiB is skimmed: top-level members over 64 KiB (the conversation)
+   * are left out, so facts must come from the small members (`model`, `stream`, parameters).
+   */
   parseRequest(
     operation: Operation,
     target: RequestTarget,

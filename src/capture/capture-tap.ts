@@ -191,6 +191,8 @@ export class CaptureTap implements CallTap {
         copy.view(),
         headerText(this.#context.requestHeaders['content-encoding']),
         this.#options.limits.maxFrameBytes,
+        // Captured content needs the conversation; facts alone do not.
+        this.#options.parseOptions.captureContent,
       );
       body = read.body;
       if (read.truncated) this.#requestTruncated = true;

@@ -1,0 +1,103 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { skimJsonObject } from '../../src/capture/json-skim.ts';
+import { readRequestBody, SKIM_MEMBER_BYTES } from '../../src/capture/request-body.ts';
+import { loadRecordedFixtures } from '../helpers/recorded.ts';
+
+const parseObject = (text: string): Record<string, unknown> | undefined => {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const objects = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 8 });
+
+describe('JSON skim', () => {
+  it('equals JSON.parse on any object when nothing is too large, however it is laid out', () => {
+    fc.assert(
+      fc.property(objects, fc.constantFrom(0, 2, '\t', ' \r\n'), (object, indent) => {
+        const text = JSON.stringify(object, null, indent);
+        expect(skimJsonObject(Buffer.from(text), Number.POSITIVE_INFINITY)).toEqual(JSON.parse(text));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('leaves out exactly the members whose JSON is over the limit', () => {
+    fc.assert(
+      fc.property(objects, fc.integer({ min: 1, max: 200 }), (object, limit) => {
+        const text = JSON.stringify(object);
+        const expected = Object.fromEntries(
+          Object.entries(JSON.parse(text) as Record<string, unknown>).filter(
+            ([, value]) => Buffer.byteLength(JSON.stringify(value)) <= limit,
+          ),
+        );
+        expect(skimJsonObject(Buffer.from(text), limit)).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('agrees with JSON.parse on malformed and near-JSON input: an object exactly when JSON.parse gives one', () => {
+    const nearJson = fc
+      .tuple(
+        objects,
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom('"', '\\', '{', '}', '[', ']', ',', ':', ' ', 'x', '')), {
+          maxLength: 3,
+        }),
+      )
+      .map(([object, edits]) => {
+        let text = JSON.stringify(object);
+        for (const [at, ch] of edits) {
+          const p = text.length === 0 ? 0 : at % text.length;
+          text = text.slice(0, p) + ch + text.slice(p + 1);
+        }
+        return text;
+      });
+    fc.assert(
+      fc.property(fc.oneof(nearJson, fc.string({ maxLength: 40 })), (text) => {
+        const expected = parseObject(text);
+        const skimmed = skimJsonObject(Buffer.from(text), Number.POSITIVE_INFINITY);
+        if (expected === undefined) expect(skimmed).toBeUndefined();
+        else expect(skimmed).toEqual(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('keeps JSON.parse semantics for duplicate keys and __proto__', () => {
+    const text = '{"a":1,"__proto__":{"x":1},"a":2}';
+    const skimmed = skimJsonObject(Buffer.from(text), 100);
+    expect(skimmed).toEqual(JSON.parse(text));
+    expect(Object.hasOwn(skimmed ?? {}, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(skimmed)).toBe(Object.prototype);
+  });
+
+  it('skims a large recorded agent request to its small members (synthesised size, recorded body)', () => {
+    const fixture = loadRecordedFixtures().find(
+      (f) => f.file === 'anthropic/messages_stream_compaction_iterations_usage.json',
+    );
+    const body = Buffer.from(fixture?.request.body ?? '');
+    expect(body.length).toBeGreaterThan(128 * 1024);
+    const full = JSON.parse(body.toString()) as Record<string, unknown>;
+    const skimmed = readRequestBody(body, undefined, 4 << 20, false).body as Record<string, unknown>;
+    expect(skimmed.model).toBe(full.model);
+    expect(skimmed.stream).toBe(full.stream);
+    expect(skimmed.max_tokens).toBe(full.max_tokens);
+    expect(skimmed).not.toHaveProperty('messages');
+    // With content capture the conversation is needed: the whole body is parsed.
+    expect(readRequestBody(body, undefined, 4 << 20, true).body).toEqual(full);
+  });
+
+  it('parses small bodies whole, and skims only above 64 KiB', () => {
+    const small = Buffer.from(JSON.stringify({ model: 'm', messages: ['x'.repeat(1000)] }));
+    expect(readRequestBody(small, undefined, 4 << 20, false).body).toEqual(JSON.parse(small.toString()));
+    const large = Buffer.from(JSON.stringify({ model: 'm', messages: ['x'.repeat(SKIM_MEMBER_BYTES + 1)] }));
+    expect(readRequestBody(large, undefined, 4 << 20, false).body).toEqual({ model: 'm' });
+  });
+});
