@@ -3,12 +3,19 @@
  * and 16 KiB chunks, one fresh decoder per body (as per call). Chunks are cut before timing, so only
  * decoding is measured; each cell runs for a bounded time and a bounded number of passes.
  *
- *   npx node test/bench/decoders.ts        # prints a table
+ * `runCaptureTapBench` times the whole capture tap (decoding, framing, the real adapter's parser, record
+ * assembly; a no-op observer) per recorded stream: the CPU the proxy spends per call and per event on capture.
+ *
+ *   npx node test/bench/decoders.ts        # prints both tables
  */
 import { fileURLToPath } from 'node:url';
+import { adapterById } from '../../providers/index.ts';
 import type { Framing } from '../../src/adapter.ts';
+import { createCaptureTapFactory } from '../../src/capture/capture-tap.ts';
+import { limitsSchema } from '../../src/config/schema.ts';
 import { createFrameDecoder } from '../../src/framing/index.ts';
-import { loadRecordedFixtures, wireBody } from '../helpers/recorded.ts';
+import { contextFor } from '../capture/drive-tap.ts';
+import { loadRecordedFixtures, type RecordedFixture, wireBody } from '../helpers/recorded.ts';
 
 const CHUNK_SIZES = [1, 64, 16 * 1024] as const;
 const CELL_MS = 400;
@@ -118,6 +125,95 @@ export const runDecoderBench = async (): Promise<Record<string, unknown>[]> => {
   return rows;
 };
 
+/** Times `run` in short rounds and returns the best time per run in ms (the machine is shared). */
+const bestMs = (run: () => void): { ms: number; runs: number } => {
+  for (let i = 0; i < 3; i++) run();
+  let best = Number.POSITIVE_INFINITY;
+  let runs = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    let roundRuns = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    while (roundRuns < MAX_PASSES && elapsed < CELL_MS / ROUNDS) {
+      run();
+      roundRuns += 1;
+      elapsed = performance.now() - start;
+    }
+    runs += roundRuns;
+    best = Math.min(best, elapsed / roundRuns);
+  }
+  return { ms: best, runs };
+};
+
+const TAP_CHUNK_BYTES = [256, 16 * 1024] as const;
+
+export const runCaptureTapBench = async (): Promise<Record<string, unknown>[]> => {
+  const limits = limitsSchema.parse({});
+  const streams = loadRecordedFixtures().filter(
+    (f) =>
+      ['sse', 'ndjson', 'aws-eventstream'].includes(f.response.format) &&
+      f.response.wire_body_base64 === undefined &&
+      adapterById(f.provider) !== undefined,
+  );
+  const rows: Record<string, unknown>[] = [];
+  for (const chunkBytes of TAP_CHUNK_BYTES) {
+    for (const fixture of streams) rows.push(tapCell(fixture, chunkBytes, limits));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return rows;
+};
+
+const tapCell = (
+  fixture: RecordedFixture,
+  chunkBytes: number,
+  limits: ReturnType<typeof limitsSchema.parse>,
+): Record<string, unknown> => {
+  const adapter = adapterById(fixture.provider);
+  if (adapter === undefined) throw new Error(`no adapter for ${fixture.provider}`);
+  let events = 0;
+  const counting = createFrameDecoder(fixture.response.format as Framing, {
+    maxFrameBytes: limits.maxFrameBytes,
+    onFrame: () => {
+      events += 1;
+    },
+  });
+  const body = wireBody(fixture);
+  counting.push(body);
+  counting.end(true);
+  const chunks = split(body, chunkBytes);
+  const request = fixture.request.body === null ? undefined : Buffer.from(fixture.request.body);
+  const context = contextFor(fixture, adapter);
+  const headers = { ...fixture.response.headers };
+  const factory = createCaptureTapFactory({
+    adapterFor: () => adapter,
+    observer: { start: () => ({ finish: () => undefined }) },
+    limits,
+    parseOptions: { captureContent: false, maxCapturedChars: limits.maxCapturedChars },
+    onError: (_stage, error) => {
+      throw error;
+    },
+  });
+  const { ms, runs } = bestMs(() => {
+    const tap = factory.open(context);
+    if (tap === undefined) return;
+    if (request !== undefined) tap.requestBody(request);
+    tap.requestEnd();
+    tap.responseHead(fixture.response.status, headers, 1);
+    for (const chunk of chunks) tap.responseBody(chunk, 2);
+    tap.end({ at: 3, complete: true, copyTruncated: false });
+  });
+  return {
+    fixture: fixture.file,
+    chunkBytes,
+    bytes: body.length,
+    events,
+    runs,
+    usPerCall: Number((ms * 1000).toFixed(1)),
+    usPerEvent: Number(((ms * 1000) / Math.max(1, events)).toFixed(2)),
+    mbPerSec: Number((body.length / 1e6 / (ms / 1000)).toFixed(1)),
+  };
+};
+
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await runDecoderBench();
   console.table(
@@ -130,4 +226,5 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       nsPerFrame,
     })),
   );
+  console.table(await runCaptureTapBench());
 }
