@@ -21,7 +21,6 @@ import {
   apiOf,
   count,
   definedOnly,
-  hasNonEmpty,
   type Json,
   num,
   obj,
@@ -86,6 +85,10 @@ const inputContent = (body: Json, options: ParseOptions): CapturedContent => {
   return captured(budget, { inputMessages: messages, systemInstructions: system });
 };
 
+/** A non-empty output member (string, array or object), in one regex scan per line. */
+const OUTPUT = /"(?:content|response|tool_calls|thinking)"\s*:\s*(?:"[^"]|[[{](?![\]}])|[^\s"[{n])/;
+const FINAL_OR_ERROR = /"done"\s*:\s*true|"error"/;
+
 class OllamaParser implements ResponseParser {
   readonly #state: ResponseState;
   readonly #stream: boolean;
@@ -106,19 +109,11 @@ class OllamaParser implements ResponseParser {
       state.httpErrorBody(parseJsonObject(text));
       return;
     }
-    const output =
-      hasNonEmpty(text, '"content"') ||
-      hasNonEmpty(text, '"response"') ||
-      hasNonEmpty(text, '"tool_calls"') ||
-      hasNonEmpty(text, '"thinking"');
+    const output = OUTPUT.test(text);
     if (output) signal.output();
     // Content lines repeat the model and carry no counts; parse the first, the last and errors.
     const needed =
-      !this.#stream ||
-      !this.#parsedFirst ||
-      this.#text !== undefined ||
-      text.includes('"done":true') ||
-      text.includes('"error"');
+      !this.#stream || !this.#parsedFirst || this.#text !== undefined || FINAL_OR_ERROR.test(text);
     if (!needed) return;
     const line = parseJsonObject(text);
     if (line === undefined) return;
