@@ -67,7 +67,11 @@ export class CaptureTap implements CallTap {
   #upstreamFirstByte: number | undefined;
   #clientFirstByte: number | undefined;
   #firstOutput: number | undefined;
-  /** `at` of the response chunk being processed: what an output frame is stamped with. */
+  /**
+   * `at` of the latest response chunk: what an output frame is stamped with. Compressed bodies decode
+   * asynchronously, so their frames get the stamp of the latest compressed chunk received by then — never
+   * earlier than the bytes that produced them.
+   */
   #at = 0;
   #outputChunks = 0;
   #frameSeq = 0;
