@@ -76,7 +76,10 @@ const errorName = (error: unknown): string => {
 const msOrUndefined = (seconds: number | undefined): number | undefined =>
   seconds === undefined ? undefined : Math.round(seconds * 1e6) / 1e3;
 
-/** The request's log-line fields: what a developer running `npm start` sees for each call. */
+/**
+ * The request's log-line fields: what a developer running `npm start` sees for each call. The proxy's line
+ * already has method, route, status, duration and bytes; these add the call's GenAI facts.
+ */
 const logFieldsOf = (
   call: LlmCall,
   errorType: string | undefined,
@@ -96,7 +99,6 @@ const logFieldsOf = (
     cacheWriteTokens: usage.cacheCreationInputTokens,
     reasoningTokens: usage.reasoningOutputTokens,
     costUsd: cost?.priced === true ? cost.cost : undefined,
-    durationMs: Math.round(Math.max(0, call.timing.end - call.timing.start) * 1000) / 1000,
     ttfcMs: msOrUndefined(timeToFirstChunk(call)),
     outcome: call.outcome,
     errorType,

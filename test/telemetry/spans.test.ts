@@ -108,7 +108,6 @@ describe('GenAI CLIENT span', () => {
       responseModel: 'gpt-4o-mini-2024-07-18',
       inputTokens: 1149,
       outputTokens: 353,
-      durationMs: 1250,
       ttfcMs: 250,
       outcome: 'completed',
       traceId,
