@@ -452,3 +452,20 @@ describe('values an app controls', () => {
     expect(receiver.allBytes().length).toBeLessThan(20_000);
   });
 });
+
+describe('exporter settings', () => {
+  it('sends gzip-compressed protobuf with the configured headers when asked', async () => {
+    const t = await start({
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant=acme%20corp',
+    });
+    t.start(contextFor()).finish(chatCall());
+    await t.shutdown();
+    const request = receiver.raw.find((r) => r.path === '/v1/traces');
+    expect(request?.headers['content-encoding']).toBe('gzip');
+    expect(request?.headers['content-type']).toBe('application/x-protobuf');
+    expect(request?.headers['x-tenant']).toBe('acme corp');
+    expect(request?.wire.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(firstSpan().name).toBe('chat gpt-4o-mini');
+  });
+});
