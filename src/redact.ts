@@ -26,13 +26,16 @@ const patterns: readonly RegExp[] = [
   /\bAIza[0-9A-Za-z_-]{20,}/g,
   /\b(?:AKIA|ASIA)[0-9A-Z]{12,}/g,
   /\b(?:gsk|xai|hf|r8)_[A-Za-z0-9]{8,}/g,
-  /(Credential=)[^,\s"]+/g,
+  /((?:Credential|Signature)=)[^,\s"]+/g,
+  // A credential header quoted in free text ("x-api-key: …", `"api-key":"…"`, "authorization: Token …"): the
+  // value (and a scheme word before it) goes, whatever its shape. The name stays so the line says what was there.
+  /\b((?:proxy-)?authorization|x-api-key|api-key|x-goog-api-key|set-cookie|cookie|x-amz-security-token)(?:["']?\s*[:=]\s*["']?|\s+)(?!REDACTED\b)(?:[A-Za-z][\w-]*\s+)?[^\s"',;)\]}]+/gi,
 ];
 
 /** Replaces anything that looks like a credential in free text with `REDACTED`. */
 export const redactText = (text: string): string => {
   // Fast path: most log strings are short and carry nothing; skip the regex work when no trigger is present.
-  if (!/[=_-]|Bearer|Basic|Api-Token|AIza|AKIA|ASIA/i.test(text)) return text;
+  if (!/[=_-]|Bearer|Basic|Api-Token|AIza|AKIA|ASIA|authorization|cookie/i.test(text)) return text;
   let out = text.replace(credentialParams, '$1REDACTED');
   for (const pattern of patterns) {
     out = out.replace(pattern, (match, prefix: unknown) =>
