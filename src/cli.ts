@@ -7,13 +7,17 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from './config/load.ts';
 import { LlmtapError } from './errors.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { banner, knownProviders, startLlmtap } from './main.ts';
+import { redactText } from './redact.ts';
 
 const readVersion = (): string => {
   for (const candidate of ['../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'llmtap' && typeof pkg.version === 'string') return pkg.version;
     } catch {
       // try the next layout (source tree vs dist/)
@@ -22,7 +26,9 @@ const readVersion = (): string => {
   return '0.0.0';
 };
 
-export const helpText = (providers: readonly string[]): string => `llmtap — OpenTelemetry for every LLM call your pod makes
+export const helpText = (
+  providers: readonly string[],
+): string => `llmtap — OpenTelemetry for every LLM call your pod makes
 
 Usage:
   llmtap [--config FILE] [--listen HOST:PORT] [--admin HOST:PORT]
@@ -57,6 +63,70 @@ Environment:
 
 Providers (route "provider" ids): ${providers.join(', ')}
 `;
+
+/** Stack frames only (the first line repeats the message), at most 8, redacted: enough to find the bug. */
+const framesOf = (error: unknown): string | undefined => {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return undefined;
+  const frames = error.stack.split('\n').filter((line) => line.startsWith('    at '));
+  return redactText(frames.slice(0, 8).join('\n'));
+};
+
+export interface FaultPolicyOptions {
+  readonly logger: Logger;
+  /** Counts the fault (`llmtap.telemetry.errors{stage="observer"}`); must not throw, but may. */
+  readonly count?: ((error: unknown) => void) | undefined;
+  /** Called once when faults come faster than `stormThreshold` per `windowMs`: drain and restart. */
+  readonly onStorm: () => void;
+  readonly stormThreshold?: number;
+  readonly windowMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * What llmtap does with an exception nothing caught (`uncaughtException`, `unhandledRejection`) once it is
+ * serving: log it (redacted, frames only), count it, and keep serving. Crashing would cut every in-flight
+ * stream of the pod and refuse the app's next calls until the restart — for one observer's bug. Continuing is
+ * safe because llmtap keeps no cross-call state whose invariants a half-run callback could break: each call's
+ * state lives in its own closures, routes and config are frozen, observers sit behind the tap guard, and a
+ * call whose callback died is still ended by the idle timeout. If faults keep coming (more than
+ * `stormThreshold` in `windowMs`), something is systematically wrong: `onStorm` drains gracefully and exits
+ * non-zero so the kubelet restarts a clean process without cutting streams.
+ */
+export const createFaultPolicy = (
+  options: FaultPolicyOptions,
+): ((error: unknown, origin: string) => void) => {
+  const threshold = options.stormThreshold ?? 20;
+  const windowMs = options.windowMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  const recent: number[] = [];
+  let stormed = false;
+  return (error, origin) => {
+    try {
+      const at = now();
+      recent.push(at);
+      while (recent.length > 0 && (recent[0] as number) <= at - windowMs) recent.shift();
+      options.logger.error('uncaught exception; llmtap keeps serving', {
+        origin,
+        error: error instanceof Error ? error.name : typeof error,
+        code: (error as { code?: unknown } | null)?.code,
+        detail: error instanceof Error ? redactText(error.message).slice(0, 200) : undefined,
+        frames: framesOf(error),
+        recentFaults: recent.length,
+      });
+      try {
+        options.count?.(error);
+      } catch {
+        // Counting a fault must not become a fault.
+      }
+      if (!stormed && recent.length > threshold) {
+        stormed = true;
+        options.onStorm();
+      }
+    } catch {
+      // The handler of last resort must not throw: that would crash the process it protects.
+    }
+  };
+};
 
 export const runCli = async (
   argv: readonly string[],
@@ -113,15 +183,22 @@ export const runCli = async (
     return 1;
   }
   process.stderr.write(banner(app, config, version));
-  logger.info('listening', { data: app.server.dataUrl, admin: app.server.adminUrl, routes: config.routes.length });
+  logger.info('listening', {
+    data: app.server.dataUrl,
+    admin: app.server.adminUrl,
+    routes: config.routes.length,
+  });
 
   return new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
+    let stopping = false;
+    const stop = (signal: string, code: number): void => {
+      if (stopping) return;
+      stopping = true;
       logger.info('draining', { signal, drainTimeoutMs: config.timeouts.drainMs });
       app.shutdown().then(
         ({ cut }) => {
           logger.info('stopped', { cutStreams: cut });
-          resolve(0);
+          resolve(code);
         },
         (error: unknown) => {
           logger.error('shutdown failed', { error });
@@ -129,8 +206,15 @@ export const runCli = async (
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    const onFault = createFaultPolicy({
+      logger,
+      count: (error) => app.telemetry?.recordError('observer', error),
+      onStorm: () => stop('fault storm', 1),
+    });
+    process.on('uncaughtException', (error, origin) => onFault(error, origin));
+    process.on('unhandledRejection', (reason) => onFault(reason, 'unhandledRejection'));
+    process.once('SIGTERM', () => stop('SIGTERM', 0));
+    process.once('SIGINT', () => stop('SIGINT', 0));
   });
 };
 
@@ -143,7 +227,7 @@ if (import.meta.main) {
       setTimeout(() => process.exit(code), 2000).unref();
     },
     (error: unknown) => {
-      process.stderr.write(`llmtap: fatal: ${(error as Error).stack ?? String(error)}\n`);
+      process.stderr.write(`llmtap: fatal: ${redactText((error as Error).stack ?? String(error))}\n`);
       process.exit(1);
     },
   );
