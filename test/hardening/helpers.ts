@@ -154,3 +154,56 @@ export const waitUntil = async (predicate: () => boolean, timeoutMs = 2000): Pro
 };
 
 export const portOf = (url: string): number => Number(new URL(url).port);
+
+export interface CliRun {
+  readonly child: import('node:child_process').ChildProcess;
+  readonly dataUrl: string;
+  readonly adminUrl: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal name when killed). */
+  readonly exited: Promise<number | string>;
+}
+
+const cliPath = new URL('../../src/cli.ts', import.meta.url).pathname;
+
+/**
+ * Starts the real `llmtap` command as a child process on 127.0.0.1:0 and waits for its banner. The caller
+ * must `kill` it (SIGTERM in the tests, SIGKILL in cleanup).
+ */
+export const launchCli = async (
+  configYaml: string,
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<CliRun> => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const path = join(mkdtempSync(join(tmpdir(), 'llmtap-hardening-')), 'llmtap.yaml');
+  writeFileSync(path, configYaml);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, cliPath, '--config', path, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+    { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  const started = await waitUntil(() => /admin\s+http:\S+/.test(err) || child.exitCode !== null, 15_000);
+  const dataUrl = /data plane\s+(http:\S+)/.exec(err)?.[1];
+  const adminUrl = /admin\s+(http:\S+)/.exec(err)?.[1];
+  if (!started || dataUrl === undefined || adminUrl === undefined) {
+    child.kill('SIGKILL');
+    throw new Error(`llmtap did not start:\n${err}\n${out}`);
+  }
+  return { child, dataUrl, adminUrl, stdout: () => out, stderr: () => err, exited };
+};

@@ -1,0 +1,253 @@
+/**
+ * The process as Kubernetes runs it (the real CLI in a child process): SIGTERM drains in-flight streams, flips
+ * readiness at once, flushes telemetry and exits 0; a stream longer than the drain timeout is cut and the exit
+ * is still 0; an uncaught exception in a callback does not take down in-flight calls; credentials in egress
+ * proxy URLs and the OTLP token never reach stdout/stderr.
+ */
+import { type IncomingMessage, request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/client.ts';
+import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.ts';
+import { type CliRun, launchCli, sleep, startCountingUpstream, waitUntil } from './helpers.ts';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+const track = (run: CliRun): CliRun => {
+  cleanups.push(() => {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+  });
+  return run;
+};
+
+const event = (i: number): string =>
+  `data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"t${i}"}}]}\n\n`;
+const chatBody = JSON.stringify({
+  model: 'gpt-4o-mini',
+  stream: true,
+  messages: [{ role: 'user', content: 'hi' }],
+});
+
+const open = (url: string): Promise<IncomingMessage> =>
+  new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
+    req.on('error', reject);
+    req.end(chatBody);
+  });
+
+const collect = (res: IncomingMessage): Promise<{ text: string; clean: boolean }> =>
+  new Promise((resolve) => {
+    let text = '';
+    let done = false;
+    const finish = (clean: boolean): void => {
+      if (!done) {
+        done = true;
+        resolve({ text, clean });
+      }
+    };
+    res.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    res.on('end', () => finish(res.complete));
+    res.on('error', () => finish(false));
+    res.on('close', () => finish(res.complete));
+  });
+
+/** An upstream streaming `count` events `gapMs` apart, then [DONE]; `count` Infinity streams until closed. */
+const streamingUpstream = (count: number, gapMs: number) =>
+  startCountingUpstream(async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < count && !res.destroyed; i += 1) {
+      res.write(event(i));
+      await sleep(gapMs);
+    }
+    if (!res.destroyed) res.end('data: [DONE]\n\n');
+  });
+
+const routeYaml = (url: string): string =>
+  `routes:\n  - {prefix: /up, provider: openai, upstream: "${url}", streamUsage: passthrough}\n`;
+
+const otlpEnv = (receiver: OtlpReceiver): Record<string, string> => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  // Nothing is exported on a schedule during the test: what arrives was flushed by the shutdown.
+  OTEL_BSP_SCHEDULE_DELAY: '600000',
+  OTEL_METRIC_EXPORT_INTERVAL: '600000',
+});
+
+describe('SIGTERM through the real CLI', () => {
+  it('readiness turns 503 at once, the in-flight stream finishes whole, telemetry is flushed, exit 0', async () => {
+    const upstream = await streamingUpstream(10, 100);
+    const receiver = await startOtlpReceiver();
+    cleanups.push(
+      () => upstream.close(),
+      () => receiver.close(),
+    );
+    const run = track(
+      await launchCli(routeYaml(upstream.url), { ...otlpEnv(receiver), LLMTAP_DRAIN_TIMEOUT: '10s' }),
+    );
+    expect((await rawRequest(`${run.adminUrl}/readyz`)).status).toBe(200);
+    const res = await open(`${run.dataUrl}/up/v1/chat/completions`);
+    const body = collect(res);
+    await sleep(150);
+    expect(receiver.spans).toHaveLength(0);
+    run.child.kill('SIGTERM');
+    // "At once": the first probe after the signal is delivered already says draining.
+    expect(
+      await waitUntil(() => run.stdout().includes('"msg":"draining"'), 2000),
+      'the draining log line',
+    ).toBe(true);
+    const readiness = await rawRequest(`${run.adminUrl}/readyz`).catch(() => undefined);
+    expect(readiness?.status).toBe(503);
+    const { text, clean } = await body;
+    expect(clean).toBe(true);
+    expect(text).toBe(`${Array.from({ length: 10 }, (_, i) => event(i)).join('')}data: [DONE]\n\n`);
+    expect(await run.exited).toBe(0);
+    // The span of the call that finished during the drain, and the metrics, left before the exit.
+    expect(receiver.spans).toHaveLength(1);
+    expect(receiver.spans[0]?.attributes['gen_ai.request.model']).toBe('gpt-4o-mini');
+    expect(receiver.metrics.some((m) => m.name === 'gen_ai.client.operation.duration')).toBe(true);
+    expect(run.stdout()).toContain('"cutStreams":0');
+  });
+
+  it('a stream longer than the drain timeout is cut (the client sees a failure) and the exit is still 0', async () => {
+    const upstream = await streamingUpstream(Number.POSITIVE_INFINITY, 50);
+    const receiver = await startOtlpReceiver();
+    cleanups.push(
+      () => upstream.close(),
+      () => receiver.close(),
+    );
+    const run = track(
+      await launchCli(routeYaml(upstream.url), { ...otlpEnv(receiver), LLMTAP_DRAIN_TIMEOUT: '500ms' }),
+    );
+    const res = await open(`${run.dataUrl}/up/v1/chat/completions`);
+    const body = collect(res);
+    await sleep(100);
+    const signalledAt = Date.now();
+    run.child.kill('SIGTERM');
+    const { text, clean } = await body;
+    expect(clean).toBe(false);
+    expect(text.startsWith(event(0))).toBe(true);
+    expect(text).not.toContain('[DONE]');
+    expect(await run.exited).toBe(0);
+    // Drain timeout + telemetry flush, with generous slack for a loaded machine.
+    expect(Date.now() - signalledAt).toBeLessThan(8000);
+    expect(run.stdout()).toContain('"cutStreams":1');
+    // The cut call is still recorded, as an error.
+    expect(receiver.spans).toHaveLength(1);
+    expect(receiver.spans[0]?.status.code).toBe('STATUS_CODE_ERROR');
+  });
+
+  it('idle keep-alive connections do not hold the process: exit 0 promptly with no stream in flight', async () => {
+    const upstream = await streamingUpstream(1, 1);
+    cleanups.push(() => upstream.close());
+    const run = track(await launchCli(routeYaml(upstream.url), { LLMTAP_DRAIN_TIMEOUT: '30s' }));
+    const { Agent } = await import('node:http');
+    const agent = new Agent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${run.dataUrl}/up/v1/chat/completions`, { method: 'POST', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      });
+      req.on('error', reject);
+      req.end(chatBody);
+    });
+    const signalledAt = Date.now();
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(5000);
+  });
+});
+
+describe('process-level fault policy', () => {
+  it('an uncaught exception and an unhandled rejection in callbacks leave in-flight streams whole and the process serving', async () => {
+    const upstream = await streamingUpstream(10, 60);
+    cleanups.push(() => upstream.close());
+    const preload = new URL('./fixtures/fault-on-signal.ts', import.meta.url).pathname;
+    const run = track(await launchCli(routeYaml(upstream.url), {}, ['--import', preload]));
+    const res = await open(`${run.dataUrl}/up/v1/chat/completions`);
+    const body = collect(res);
+    await sleep(100);
+    run.child.kill('SIGUSR2');
+    expect(await waitUntil(() => (run.stdout().match(/uncaught exception/g)?.length ?? 0) >= 2, 3000)).toBe(
+      true,
+    );
+    const { text, clean } = await body;
+    expect(clean).toBe(true);
+    expect(text).toBe(`${Array.from({ length: 10 }, (_, i) => event(i)).join('')}data: [DONE]\n\n`);
+    // Still serving, still ready.
+    expect((await rawRequest(`${run.adminUrl}/readyz`)).status).toBe(200);
+    const again = await open(`${run.dataUrl}/up/v1/chat/completions`);
+    expect((await collect(again)).clean).toBe(true);
+    const lines = run
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('uncaught exception'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((l) => l.origin).sort()).toEqual(['uncaughtException', 'unhandledRejection']);
+    expect(lines.every((l) => typeof l.frames === 'string')).toBe(true);
+    const output = run.stdout() + run.stderr();
+    expect(output).not.toContain('CANARYuncaught');
+    expect(output).not.toContain('CANARYrejected');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('a storm of faults drains gracefully (the in-flight stream still finishes) and exits 1 for a restart', async () => {
+    const upstream = await streamingUpstream(8, 100);
+    cleanups.push(() => upstream.close());
+    const preload = new URL('./fixtures/fault-on-signal.ts', import.meta.url).pathname;
+    const run = track(
+      await launchCli(routeYaml(upstream.url), { LLMTAP_DRAIN_TIMEOUT: '10s' }, ['--import', preload]),
+    );
+    const res = await open(`${run.dataUrl}/up/v1/chat/completions`);
+    const body = collect(res);
+    // Each signal is two faults; 11 signals pass the threshold of 20 per minute.
+    for (let i = 0; i < 11; i += 1) {
+      run.child.kill('SIGUSR2');
+      await sleep(15);
+    }
+    expect(await waitUntil(() => run.stdout().includes('"signal":"fault storm"'), 3000)).toBe(true);
+    const { clean } = await body;
+    expect(clean).toBe(true);
+    expect(await run.exited).toBe(1);
+  });
+});
+
+describe('secrets in the process environment', () => {
+  it('egress-proxy credentials and the OTLP token never appear on stdout or stderr, even when the proxy is down', async () => {
+    const receiver = await startOtlpReceiver();
+    const closed = await startCountingUpstream();
+    const closedPort = closed.port;
+    await closed.close();
+    cleanups.push(() => receiver.close());
+    const run = track(
+      await launchCli(
+        'routes:\n  - {prefix: /ext, provider: openai, upstream: "http://llm.example.internal:8080"}\n',
+        {
+          HTTP_PROXY: `http://proxyuser:CANARYproxypass4r5t@127.0.0.1:${closedPort}`,
+          HTTPS_PROXY: `http://proxyuser:CANARYproxypass4r5t@127.0.0.1:${closedPort}`,
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer CANARYotlptoken2w3e',
+          LLMTAP_LOG_LEVEL: 'debug',
+        },
+      ),
+    );
+    const answer = await rawRequest(`${run.dataUrl}/ext/v1/chat/completions?key=CANARYquery6y7u`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer CANARYbearer8i9o' },
+      body: chatBody,
+    });
+    expect(answer.status).toBe(502);
+    expect(answer.body.toString()).not.toContain('CANARY');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(receiver.spans).toHaveLength(1);
+    const output = run.stdout() + run.stderr();
+    expect(output).toContain('"msg":"request"');
+    expect(output).not.toContain('CANARY');
+    expect(receiver.allBytes().includes('CANARY')).toBe(false);
+  });
+});
