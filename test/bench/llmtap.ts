@@ -22,6 +22,8 @@ export interface LlmtapOptions {
   /** Extra Node flags (heap bounds, --cpu-prof). */
   readonly nodeFlags: readonly string[];
   readonly logLevel?: string | undefined;
+  /** The CLI to run: src/cli.ts by default, the compiled dist/src/cli.js with `--built`. */
+  readonly cli?: string | undefined;
   /** Extra environment (the soak's heap probe port). */
   readonly extraEnv?: Readonly<Record<string, string>> | undefined;
 }
@@ -65,11 +67,16 @@ export const startLlmtap = async (name: string, options: LlmtapOptions): Promise
   } else {
     env.LLMTAP_TELEMETRY = 'off';
   }
-  const started = start(name, process.execPath, [...options.nodeFlags, CLI, '--config', file], {
-    env,
-    cwd: REPO,
-    stdout: 'ignore',
-  });
+  const started = start(
+    name,
+    process.execPath,
+    [...options.nodeFlags, options.cli ?? CLI, '--config', file],
+    {
+      env,
+      cwd: REPO,
+      stdout: 'ignore',
+    },
+  );
   await waitForHttp(`http://127.0.0.1:${adminPort}/readyz`, 20_000, () => true, started);
   return { process: started, port, adminPort };
 };

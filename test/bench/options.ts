@@ -14,6 +14,8 @@ export interface Options {
   readonly targets: readonly TargetName[] | undefined;
   readonly cells: readonly string[] | undefined;
   readonly cpuProf: boolean;
+  /** Run compiled JS (as the image does) instead of the sources through type stripping. */
+  readonly built: boolean;
   /** Node flags for every Node proxy (bare and llmtap alike), e.g. the heap bounds the README documents. */
   readonly nodeFlags: readonly string[];
   readonly llmtapLogLevel: string | undefined;
@@ -60,7 +62,7 @@ const QUICK_CELLS = [
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps=N] [--duration=SECONDS] [--streams=N|0] [--soak=CALLS|0]
-       [--targets=direct,bare,nginx,llmtap,llmtap-notel] [--cells=json-c64,...] [--cpu-prof]
+       [--targets=direct,bare,nginx,llmtap,llmtap-notel] [--cells=json-c64,...] [--cpu-prof] [--built]
 env:   BENCH_QUICK=1 (same as --quick), BENCH_NO_WRK=1 / BENCH_NO_NGINX=1 (behave as on a clean CI image), BENCH_NODE_FLAGS="…" (all Node proxies; default: NODE_OPTIONS of deploy/…/sidecar.yaml),
        BENCH_LLMTAP_LOG_LEVEL=info|warn|… (default: llmtap's own default)`;
 
@@ -87,6 +89,7 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
   const known = [
     '--quick',
     '--cpu-prof',
+    '--built',
     '--reps=',
     '--duration=',
     '--streams=',
@@ -120,6 +123,7 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
     targets,
     cells,
     cpuProf: args.includes('--cpu-prof'),
+    built: args.includes('--built') || env.BENCH_BUILT === '1',
     nodeFlags: (env.BENCH_NODE_FLAGS ?? deployedNodeOptions() ?? '').split(/\s+/).filter((f) => f !== ''),
     llmtapLogLevel: env.BENCH_LLMTAP_LOG_LEVEL,
     globalTimeoutMs: quick ? 10 * 60_000 : 50 * 60_000,

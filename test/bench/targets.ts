@@ -26,6 +26,8 @@ export interface TargetEnv {
   readonly nodeFlags: readonly string[];
   readonly llmtapLogLevel: string | undefined;
   readonly extraEnv?: Readonly<Record<string, string>> | undefined;
+  /** Compiled entry points (`--built`); the TypeScript sources otherwise. */
+  readonly built?: { readonly cli: string; readonly bare: string } | undefined;
 }
 
 const BARE = fileURLToPath(new URL('./bare-proxy.ts', import.meta.url));
@@ -43,9 +45,14 @@ export const startTarget = async (name: TargetName, env: TargetEnv): Promise<Tar
       return { name, base: `http://127.0.0.1:${env.upstreamPort}`, process: undefined, stop: async () => {} };
     case 'bare': {
       const config = { upstream: `http://127.0.0.1:${env.upstreamPort}`, prefix: PREFIX };
-      const started = start('bare', process.execPath, [...env.nodeFlags, BARE, JSON.stringify(config)], {
-        env: env.extraEnv === undefined ? process.env : { ...process.env, ...env.extraEnv },
-      });
+      const started = start(
+        'bare',
+        process.execPath,
+        [...env.nodeFlags, env.built?.bare ?? BARE, JSON.stringify(config)],
+        {
+          env: env.extraEnv === undefined ? process.env : { ...process.env, ...env.extraEnv },
+        },
+      );
       const { port } = await firstJsonLine<{ port: number }>(started, 10_000);
       return proxied(name, port, started);
     }
@@ -65,6 +72,7 @@ export const startTarget = async (name: TargetName, env: TargetEnv): Promise<Tar
         nodeFlags: env.nodeFlags,
         logLevel: env.llmtapLogLevel,
         extraEnv: env.extraEnv,
+        cli: env.built?.cli,
       });
       // Enough grace for drain, the telemetry flush and a --cpu-prof write.
       return { ...proxied(name, running.port, running.process), stop: () => stop(running.process, 8000) };
