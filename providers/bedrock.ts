@@ -239,8 +239,8 @@ class BedrockParser implements ResponseParser {
   #body(text: string, signal: OutputSignal): void {
     const state = this.#state;
     const body = parseJsonObject(text);
-    state.terminal = true;
     if (body === undefined) return;
+    state.terminal = true;
     signal.output();
     if (this.#api === 'converse') {
       state.finish.set(0, str(body.stopReason));

@@ -118,9 +118,10 @@ class CohereParser implements ResponseParser {
     const state = this.#state;
     if (state.httpError || this.#framing === 'json') {
       const body = parseJsonObject(frame.text);
-      state.terminal = true;
       if (state.httpError) state.httpErrorBody(body);
       else if (body !== undefined) this.#body(body, signal);
+      // Terminal once a whole JSON answer (or any error body) was read.
+      state.terminal = state.httpError || body !== undefined;
       return;
     }
     const type = frame.event ?? sniffType(frame.text);

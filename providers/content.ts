@@ -4,7 +4,7 @@
  * Only used when `options.captureContent` is true; adapters must not copy any text otherwise.
  */
 import type { CapturedContent } from '../src/record.ts';
-import { arr, obj, str } from './common.ts';
+import { arr, MAX_CHOICES, obj, str } from './common.ts';
 
 export type Part = Readonly<Record<string, unknown>>;
 
@@ -95,7 +95,7 @@ export class StreamedText {
   }
 
   add(index: number, delta: string): void {
-    if (index < 0 || index >= 128 || delta.length === 0 || this.budget.exhausted) {
+    if (index < 0 || index >= MAX_CHOICES || delta.length === 0 || this.budget.exhausted) {
       if (delta.length > 0 && this.budget.exhausted) this.budget.truncated = true;
       return;
     }

@@ -80,12 +80,14 @@ export class OpenAiJsonParser implements ResponseParser {
   push(frame: Frame, signal: OutputSignal): void {
     const state = this.#state;
     const body = parseJsonObject(frame.text);
-    state.terminal = true;
     if (state.httpError) {
+      state.terminal = true;
       state.httpErrorBody(body);
       return;
     }
+    // A 200 body that is not a JSON object (a proxy's HTML page) is not a complete answer.
     if (body === undefined) return;
+    state.terminal = true;
     const errorType = inlineErrorType(body);
     if (errorType !== null) {
       state.streamError(errorType);
@@ -120,10 +122,8 @@ const DONE = '[DONE]';
  */
 const MAY_CHANGE_FACTS = /"(?:finish_reason|usage|error)"\s*:\s*[^\sn]/;
 const NON_EMPTY = String.raw`"\s*:\s*(?:"[^"]|[[{](?![\]}])|[^\s"[{n])`;
-const CHAT_OUTPUT = new RegExp(
-  String.raw`"(?:content|tool_calls|reasoning_content|reasoning|refusal)${NON_EMPTY}`,
-);
-const TEXT_OUTPUT = new RegExp(String.raw`"text${NON_EMPTY}`);
+const CHAT_OUTPUT = new RegExp(`"(?:content|tool_calls|reasoning_content|reasoning|refusal)${NON_EMPTY}`);
+const TEXT_OUTPUT = new RegExp(`"text${NON_EMPTY}`);
 
 /** The SSE chunk stream of chat or legacy completions. */
 export class OpenAiStreamParser implements ResponseParser {

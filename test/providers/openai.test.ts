@@ -189,3 +189,27 @@ describe('openai specifics (synthesised)', () => {
     expect(call.provider).toBe('azure.ai.openai');
   });
 });
+
+describe('non-JSON success bodies (synthesised)', () => {
+  it('a 200 HTML page instead of JSON is not a completed call', async () => {
+    for (const adapterId of ['openai', 'bedrock', 'cohere', 'anthropic', 'gemini', 'ollama']) {
+      const path = {
+        openai: '/v1/chat/completions',
+        bedrock: '/model/m/converse',
+        cohere: '/v2/chat',
+        anthropic: '/v1/messages',
+        gemini: '/v1beta/models/m:generateContent',
+        ollama: '/api/chat',
+      }[adapterId];
+      const call = await replay({
+        adapter: adapterId,
+        path: path ?? '',
+        requestBody: { model: 'm', stream: false, messages: [] },
+        contentType: 'text/html',
+        body: '<html>captive portal</html>',
+      });
+      expect(call.outcome, adapterId).toBe('incomplete');
+      expect(call.response.error, adapterId).toBeUndefined();
+    }
+  });
+});
