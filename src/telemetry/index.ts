@@ -131,9 +131,9 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
   const pricer: Pricer = createPricer(await loadPriceTable(settings.pricesFile));
 
   let pipeline: ExportPipeline | undefined;
-  let instruments: Instruments | undefined;
+  let metrics: Instruments | undefined;
   const onDrop = (signal: string, reason: string, count: number): void => {
-    instruments?.recordDrop(signal, reason, count);
+    metrics?.recordDrop(signal, reason, count);
     logger.warnRateLimited(`telemetry-drop:${signal}:${reason}`, 'telemetry dropped', {
       signal,
       reason,
@@ -150,9 +150,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     logger.info('no OTLP endpoint configured: exporting nothing (set OTEL_EXPORTER_OTLP_ENDPOINT)');
   }
   const tracer: Tracer | undefined = pipeline?.tracer;
-  const metrics: Instruments | undefined =
-    pipeline === undefined ? undefined : createInstruments(pipeline.meter);
-  instruments = metrics;
+  metrics = pipeline === undefined ? undefined : createInstruments(pipeline.meter);
 
   const recordError = (stage: TelemetryStage, error: unknown): void => {
     try {
