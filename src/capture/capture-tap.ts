@@ -29,6 +29,7 @@ import type { CallContext, CallEnd, CallTap, TapFactory } from '../proxy/tap.ts'
 import type { LlmCall, Operation } from '../record.ts';
 import { buildLlmCall, type CaptureState, fallbackRequest } from './call-record.ts';
 import { type ContentDecoder, createContentDecoder } from './content-decoding.ts';
+import { type CaptureErrorCode, wrapError } from './errors.ts';
 import { readRequestBody } from './request-body.ts';
 
 export interface CaptureTapOptions {
@@ -39,6 +40,16 @@ export interface CaptureTapOptions {
   /** Told about the first failure of each call (and about observer failures); must not throw, but may. */
   readonly onError: (stage: TelemetryStage, error: unknown) => void;
 }
+
+/** The stable code reported for a failure at each stage. */
+const codeFor: Readonly<Record<TelemetryStage, CaptureErrorCode>> = {
+  decode: 'CONTENT_DECODING_FAILED',
+  framing: 'FRAMING_FAILED',
+  parse: 'ADAPTER_FAILED',
+  pricing: 'OBSERVER_FAILED',
+  export: 'OBSERVER_FAILED',
+  observer: 'OBSERVER_FAILED',
+};
 
 const headerText = (value: string | string[] | undefined): string | undefined =>
   Array.isArray(value) ? value.join(', ') : value;
@@ -248,7 +259,7 @@ export class CaptureTap implements CallTap {
   #fail(stage: TelemetryStage, error: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
-    this.#report(stage, error);
+    this.#report(stage, wrapError(codeFor[stage], `${this.#adapter.id} ${stage}`, error));
     // Parsing of this call is over: stop the decompressor now rather than inflate bytes nobody reads.
     try {
       this.#content?.abort();
@@ -289,7 +300,7 @@ export class CaptureTap implements CallTap {
     try {
       return this.#observation.finish(call);
     } catch (error) {
-      this.#report('observer', error);
+      this.#report('observer', wrapError('OBSERVER_FAILED', 'observer finish', error));
       return undefined;
     }
   }
@@ -361,13 +372,13 @@ export const createCaptureTapFactory = (options: CaptureTapOptions): TapFactory 
         operation = adapter.operationFor(context.target);
         if (operation === undefined) return undefined;
       } catch (error) {
-        report('parse', error);
+        report('parse', wrapError('ADAPTER_FAILED', 'adapter operationFor', error));
         return undefined;
       }
       try {
         return new CaptureTap(options, context, adapter, operation, options.observer.start(context));
       } catch (error) {
-        report('observer', error);
+        report('observer', wrapError('OBSERVER_FAILED', 'observer start', error));
         return undefined;
       }
     },

@@ -391,6 +391,31 @@ describe('capture tap: fail-open', () => {
     expect(fields).toEqual({ model: 'fake-1' });
   });
 
+  it('reports adapter failures with a stable code and never quotes the body in the message', async () => {
+    const syntaxError = (): unknown => {
+      try {
+        JSON.parse('{"messages": my secret prompt text}');
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    expect(String((syntaxError() as Error).message)).toContain('secret');
+    const h = harness(createFakeAdapter({ throwIn: 'push', makeError: syntaxError }));
+    await runCall(h);
+    expect(h.errors).toHaveLength(1);
+    const reported = h.errors[0]?.error as Error & { code: string; cause: unknown };
+    expect(reported.code).toBe('ADAPTER_FAILED');
+    expect(reported.message).toBe('fake parse threw SyntaxError');
+    expect(reported.cause).toBeInstanceOf(SyntaxError);
+
+    const typeError = harness(
+      createFakeAdapter({ throwIn: 'finish', makeError: () => new TypeError("reading 'usage'") }),
+    );
+    await runCall(typeError);
+    expect((typeError.errors[0]?.error as Error).message).toBe("fake parse threw TypeError: reading 'usage'");
+  });
+
   it('keeps the facts the parser saw before it threw', async () => {
     const h = harness(createFakeAdapter({ throwIn: 'push', throwFromFrame: 3 }));
     const { call } = await runCall(h);

@@ -22,6 +22,8 @@ export interface FakeHooks {
   bodies?: unknown[];
   /** Every frame text pushed, for assertions. */
   frames?: string[];
+  /** What to throw instead of a plain Error. */
+  makeError?: () => unknown;
 }
 
 export const createFakeAdapter = (hooks: FakeHooks = {}) =>
@@ -29,11 +31,11 @@ export const createFakeAdapter = (hooks: FakeHooks = {}) =>
     id: 'fake',
     providerName: 'fake.provider',
     operationFor: (target) => {
-      if (hooks.throwIn === 'operationFor') throw new Error('operationFor exploded');
+      if (hooks.throwIn === 'operationFor') throw hooks.makeError?.() ?? new Error('operationFor exploded');
       return target.method === 'POST' && target.path.endsWith('/chat') ? 'chat' : undefined;
     },
     parseRequest: (operation, _target, body, options): ParsedRequest => {
-      if (hooks.throwIn === 'parseRequest') throw new Error('parseRequest exploded');
+      if (hooks.throwIn === 'parseRequest') throw hooks.makeError?.() ?? new Error('parseRequest exploded');
       hooks.bodies?.push(body);
       const object = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
       const model = typeof object.model === 'string' ? object.model : undefined;
@@ -46,12 +48,12 @@ export const createFakeAdapter = (hooks: FakeHooks = {}) =>
       };
     },
     framing: (_request, head): Framing => {
-      if (hooks.throwIn === 'framing') throw new Error('framing exploded');
+      if (hooks.throwIn === 'framing') throw hooks.makeError?.() ?? new Error('framing exploded');
       if (hooks.framing !== undefined) return hooks.framing;
       return head.contentType?.startsWith('text/event-stream') ? 'sse' : 'json';
     },
     createParser: (_request, head, options): ResponseParser => {
-      if (hooks.throwIn === 'createParser') throw new Error('createParser exploded');
+      if (hooks.throwIn === 'createParser') throw hooks.makeError?.() ?? new Error('createParser exploded');
       let frames = 0;
       let inputTokens: number | undefined;
       let outputTokens: number | undefined;
@@ -65,7 +67,7 @@ export const createFakeAdapter = (hooks: FakeHooks = {}) =>
           frames += 1;
           hooks.frames?.push(frame.text);
           if (hooks.throwIn === 'push' && frames >= (hooks.throwFromFrame ?? 1))
-            throw new Error('push exploded');
+            throw hooks.makeError?.() ?? new Error('push exploded');
           const object = parseJsonObject(frame.text);
           if (object === undefined) return;
           if (typeof object.text === 'string') {
@@ -84,7 +86,7 @@ export const createFakeAdapter = (hooks: FakeHooks = {}) =>
           }
         },
         finish(complete): ParsedResponse {
-          if (hooks.throwIn === 'finish') throw new Error('finish exploded');
+          if (hooks.throwIn === 'finish') throw hooks.makeError?.() ?? new Error('finish exploded');
           return {
             responseId: undefined,
             responseModel: model,
