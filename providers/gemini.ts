@@ -20,6 +20,8 @@ import type {
 import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
 import type { CapturedContent, Operation, RequestFacts, RequestParams } from '../src/record.ts';
 import {
+  API,
+  apiOf,
   arr,
   contentTypeIs,
   count,
@@ -34,6 +36,7 @@ import {
   stopSequences,
   str,
   trimPath,
+  type WithApi,
 } from './common.ts';
 import {
   ContentBudget,
@@ -242,7 +245,9 @@ class GeminiParser implements ResponseParser {
 const geminiFraming = (request: RequestFacts, head: ResponseHead): Framing => {
   if (head.status >= 400) return 'json';
   if (contentTypeIs(head, 'event-stream')) return 'sse';
-  return request.stream ? 'json-array' : 'json';
+  if (!request.stream) return 'json';
+  // `?alt=sse` asked for SSE; trust it when a gateway dropped the content type.
+  return apiOf(request) === 'sse' && head.contentType === undefined ? 'sse' : 'json-array';
 };
 
 export const geminiApi = (id: string, providerName: string): ProviderAdapter =>
@@ -254,7 +259,7 @@ export const geminiApi = (id: string, providerName: string): ProviderAdapter =>
       const method = modelMethod(target)?.[1];
       return method === undefined ? undefined : METHOD_OPERATION[method];
     },
-    parseRequest(operation, target, rawBody, options): ParsedRequest {
+    parseRequest(operation, target, rawBody, options): WithApi<ParsedRequest> {
       const body = obj(rawBody) ?? {};
       const [model, method] = modelMethod(target) ?? [undefined, undefined];
       const facts = {
@@ -262,6 +267,7 @@ export const geminiApi = (id: string, providerName: string): ProviderAdapter =>
         requestModel: model === undefined ? undefined : str(decodeSegment(model)),
         stream: method === 'streamGenerateContent',
         params: operation === 'generate_content' ? params(body) : {},
+        [API]: target.query.get('alt') === 'sse' ? 'sse' : 'json',
       };
       return options.captureContent && operation === 'generate_content'
         ? { ...facts, content: inputContent(body, options) }

@@ -96,6 +96,18 @@ describe('gemini specifics (synthesised)', () => {
     expect(call.response.usage.inputTokens).toBeUndefined();
   });
 
+  it('alt=sse without a content type is still read as SSE', async () => {
+    const call = await replay({
+      adapter: 'gemini',
+      path: '/v1beta/models/m:streamGenerateContent?alt=sse',
+      body: chunks('m', true)
+        .map((c) => sse(c))
+        .join(''),
+    });
+    expect(call.response.finishReasons).toEqual(['STOP']);
+    expect(call.response.usage).toEqual(expected.usage);
+  });
+
   it('an error chunk after HTTP 200 marks the stream errored', async () => {
     const call = await replay({
       adapter: 'gemini',
