@@ -413,7 +413,9 @@ describe('capture tap: fail-open', () => {
       createFakeAdapter({ throwIn: 'finish', makeError: () => new TypeError("reading 'usage'") }),
     );
     await runCall(typeError);
-    expect((typeError.errors[0]?.error as Error).message).toBe("fake parse threw TypeError: reading 'usage'");
+    expect(typeError.errors[0]?.error).toMatchObject({
+      message: "fake parse threw TypeError: reading 'usage'",
+    });
   });
 
   it('keeps the facts the parser saw before it threw', async () => {
