@@ -385,3 +385,58 @@ describe('exporter endpoint down', () => {
     expect(app.logs.some((line) => line.includes('telemetry dropped'))).toBe(true);
   });
 });
+
+describe('message content through the proxy', () => {
+  const prompt = 'Tell me a funny joke, a one-liner.';
+
+  it('is absent from the exported bytes by default', async () => {
+    const receiver = await startOtlpReceiver();
+    const app = await startProduct({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    try {
+      const text = await streamChat(app);
+      await receiver.waitFor(() => app.requestLogs().length === 1, 5000, 'the request log line');
+      await app.shutdown();
+      expect(receiver.spans).toHaveLength(1);
+      const bytes = receiver.allBytes();
+      expect(bytes.includes(prompt)).toBe(false);
+      expect(bytes.includes(text.slice(0, 20))).toBe(false);
+      expect(receiver.spans[0]?.attributes).not.toHaveProperty('gen_ai.input.messages');
+    } finally {
+      await app.shutdown();
+      await receiver.close();
+    }
+  });
+
+  it('is on the span when opted in, cut at limits.maxCapturedChars with the truncation flag', async () => {
+    const receiver = await startOtlpReceiver();
+    const app = await startFullLlmtap(
+      {
+        routes: [{ prefix: '/openai', provider: 'openai', upstream: upstream.url }],
+        limits: { maxCapturedChars: 20 },
+      },
+      {
+        ...podEnv(),
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
+      },
+    );
+    try {
+      await streamChat(app);
+      await receiver.waitFor(() => app.requestLogs().length === 1, 5000, 'the request log line');
+      await app.shutdown();
+      const attrs = receiver.spans[0]?.attributes ?? {};
+      const input = JSON.parse(String(attrs['gen_ai.input.messages'])) as {
+        role: string;
+        parts: { content: string }[];
+      }[];
+      expect(input[0]?.role).toBe('user');
+      // The per-call budget of 20 characters keeps the start of the prompt only.
+      expect(input[0]?.parts[0]?.content).toBe(prompt.slice(0, 20));
+      expect(attrs['llmtap.content.truncated']).toBe(true);
+      expect(receiver.allBytes().includes(prompt)).toBe(false);
+    } finally {
+      await app.shutdown();
+      await receiver.close();
+    }
+  });
+});
