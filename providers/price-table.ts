@@ -81,7 +81,6 @@ const gemini = group('2025-11-20', 'https://ai.google.dev/gemini-api/docs/pricin
   'gemini-1.5-flash': [0.075, 0.3, 0.01875],
   'gemini-1.5-flash-8b': [0.0375, 0.15, 0.01],
   'gemini-embedding-001': [0.15, 0],
-  'text-embedding-004': [0, 0],
 });
 
 const mistral = group('2025-10-01', 'https://mistral.ai/pricing#api-pricing', {
@@ -131,13 +130,12 @@ const xai = group('2025-10-01', 'https://docs.x.ai/docs/models', {
   'grok-2': [2, 10],
 });
 
-// Cohere renames by release date (`command-r-08-2024`), and old and new releases differ in price: ids explicit.
+// Cohere names releases by date (`command-r-08-2024`) and old and new releases differ in price; the bare
+// `command-r`/`command-r-plus` aliases point at older releases, so they are left unpriced rather than guessed.
 const cohere = group('2025-10-01', 'https://cohere.com/pricing', {
   'command-a-03-2025': [2.5, 10],
   'command-r-plus-08-2024': [2.5, 10],
-  'command-r-plus': [2.5, 10],
   'command-r-08-2024': [0.15, 0.6],
-  'command-r': [0.15, 0.6],
   'command-r7b-12-2024': [0.0375, 0.15],
   command: [1, 2],
   'command-light': [0.3, 0.6],
@@ -173,7 +171,8 @@ const bedrock = group('2025-10-01', 'https://aws.amazon.com/bedrock/pricing/', {
   'amazon.titan-text-premier': [0.5, 1.5],
   'amazon.titan-text-express': [0.2, 0.6],
   'amazon.titan-text-lite': [0.15, 0.2],
-  'amazon.titan-embed-text': [0.1, 0],
+  'amazon.titan-embed-text-v1': [0.1, 0],
+  'amazon.titan-embed-text-v2': [0.02, 0],
   'meta.llama3-8b-instruct': [0.3, 0.6],
   'meta.llama3-70b-instruct': [2.65, 3.5],
   'meta.llama3-1-8b-instruct': [0.22, 0.22],

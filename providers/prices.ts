@@ -127,9 +127,13 @@ export const findPrice = (
     const direct = lookup(table, p, id);
     if (direct !== undefined) return direct;
     if (p === 'aws.bedrock' || p === 'bedrock') {
-      const bare = id.toLowerCase().replace(bedrockRegion, '').replace(bedrockVersion, '');
-      const own = lookup(table, 'aws.bedrock', bare);
-      if (own !== undefined) return own;
+      const noRegion = id.toLowerCase().replace(bedrockRegion, '');
+      const bare = noRegion.replace(bedrockVersion, '');
+      // The model version stays when it names a different model (`titan-embed-text-v1` vs `-v2`).
+      for (const candidate of [noRegion.replace(/:\d+$/, ''), bare]) {
+        const own = lookup(table, 'aws.bedrock', candidate);
+        if (own !== undefined) return own;
+      }
       const dot = bare.indexOf('.');
       const vendorTable = dot > 0 ? bedrockVendorTables[bare.slice(0, dot)] : undefined;
       if (vendorTable !== undefined) {

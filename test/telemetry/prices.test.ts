@@ -44,6 +44,8 @@ describe('price table matching (explicit dated-id rules)', () => {
     ['aws.bedrock', 'meta.llama3-70b-instruct-v1:0', 'aws.bedrock/meta.llama3-70b-instruct'],
     ['aws.bedrock', 'eu.meta.llama3-2-1b-instruct-v1:0', 'aws.bedrock/meta.llama3-2-1b-instruct'],
     ['aws.bedrock', 'ai21.j2-mid-v1', 'aws.bedrock/ai21.j2-mid'],
+    ['aws.bedrock', 'amazon.titan-embed-text-v2:0', 'aws.bedrock/amazon.titan-embed-text-v2'],
+    ['aws.bedrock', 'anthropic.claude-instant-v1', 'aws.bedrock/anthropic.claude-instant'],
     ['aws.bedrock', 'us.does-not-exist-model-v1:0', undefined],
     ['gcp.gemini', 'models/gemini-2.5-flash', 'gcp.gemini/gemini-2.5-flash'],
     ['gcp.gemini', 'gemini-1.5-pro-002', 'gcp.gemini/gemini-1.5-pro'],
@@ -58,7 +60,7 @@ describe('price table matching (explicit dated-id rules)', () => {
     ['groq', 'llama3-8b-8192', 'groq/llama3-8b-8192'],
     ['deepseek', 'deepseek-chat', 'deepseek/deepseek-chat'],
     ['x_ai', 'grok-4-0709', 'x_ai/grok-4'],
-    ['cohere', 'command-r', 'cohere/command-r'],
+    ['cohere', 'command-r', undefined],
     ['cohere', 'command-r-08-2024', 'cohere/command-r-08-2024'],
     [
       'together_ai',
