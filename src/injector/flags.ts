@@ -25,6 +25,8 @@ Flags:
                                (default openai,anthropic,gemini; also: azure)
   --exclude-namespaces LIST    never inject here (default kube-system,kube-node-lease,kube-public,
                                cert-manager, plus the injector's own namespace from K8S_NAMESPACE_NAME)
+  --shutdown-delay DUR         after SIGTERM, keep answering (with /readyz at 503) this long so the
+                               Service stops routing here before the server closes (default 5s)
   --log-level LEVEL            debug, info, warn, error (default LLMTAP_LOG_LEVEL or info)
   -h, --help                   this text
 
@@ -46,6 +48,7 @@ export interface InjectorFlags {
   readonly defaultProviders: readonly SdkProvider[];
   readonly excludedNamespaces: ReadonlySet<string>;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly shutdownDelayMs: number;
 }
 
 const listenSchema = z
@@ -91,6 +94,7 @@ const flagsSchema = z.object({
     .default([...defaultProviders]),
   'exclude-namespaces': listSchema.default(['kube-system', 'kube-node-lease', 'kube-public', 'cert-manager']),
   'log-level': z.enum(['debug', 'info', 'warn', 'error']).optional(),
+  'shutdown-delay': durationSchema.default(5_000),
   help: z.boolean().default(false),
 });
 
@@ -116,6 +120,7 @@ export const parseInjectorFlags = (
         'default-providers': stringOption,
         'exclude-namespaces': stringOption,
         'log-level': stringOption,
+        'shutdown-delay': stringOption,
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -151,5 +156,6 @@ export const parseInjectorFlags = (
     defaultProviders: f['default-providers'],
     excludedNamespaces: excluded,
     logLevel,
+    shutdownDelayMs: f['shutdown-delay'],
   };
 };

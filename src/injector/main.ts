@@ -1,6 +1,7 @@
 /**
- * `llmtap inject`: runs the admission webhook until SIGTERM/SIGINT, then stops accepting, lets in-flight
- * reviews finish and resolves with the exit code (0 after a signal, 1 on a start-up failure, 2 on bad flags).
+ * `llmtap inject`: runs the admission webhook until SIGTERM/SIGINT, then reports not-ready for the shutdown
+ * delay, stops accepting, lets in-flight reviews finish and resolves with the exit code (0 after a signal,
+ * 1 on a start-up failure, 2 on bad flags).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -91,7 +92,11 @@ export const runInjector = async (
       excludedNamespaces: [...flags.excludedNamespaces],
     });
     const signal = await signalled;
-    logger.info('injector stopping', { signal });
+    // Endpoints update after SIGTERM, not before: keep answering until the Service has moved on, since
+    // a review that cannot connect means a pod created without llmtap (failurePolicy: Ignore).
+    server.setDraining();
+    logger.info('injector stopping', { signal, shutdownDelayMs: flags.shutdownDelayMs });
+    await new Promise((resolve) => setTimeout(resolve, flags.shutdownDelayMs));
     await server.close();
     logger.info('injector stopped');
     return 0;

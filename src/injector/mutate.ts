@@ -44,6 +44,8 @@ export type SkipReason =
   | 'opted-out'
   | 'already-injected'
   | 'host-network'
+  | 'windows-pod'
+  | 'port-conflict'
   | 'name-conflict'
   | 'classic-sidecar-in-job';
 
@@ -134,6 +136,15 @@ const buildSidecar = (
   return c;
 };
 
+/** The ports llmtap listens on in the pod: the data port (from the proxy URL) and the declared ones. */
+const llmtapPorts = (options: InjectOptions): number[] => {
+  const url = new URL(options.proxyUrl);
+  const declared = ((options.template.container.ports ?? []) as Array<{ containerPort?: unknown }>)
+    .map((p) => p.containerPort)
+    .filter((p): p is number => typeof p === 'number');
+  return [Number(url.port === '' ? 80 : url.port), ...declared];
+};
+
 export const decide = (pod: PodLike, namespace: string | undefined, options: InjectOptions): Decision => {
   const meta = pod.metadata ?? {};
   const spec = pod.spec;
@@ -150,6 +161,14 @@ export const decide = (pod: PodLike, namespace: string | undefined, options: Inj
   }
   // The data port would be the node's port, shared by every hostNetwork pod on it.
   if (spec.hostNetwork === true) return { inject: false, reason: 'host-network' };
+  // The image is Linux-only.
+  if (spec.os?.name === 'windows' || spec.nodeSelector?.['kubernetes.io/os'] === 'windows') {
+    return { inject: false, reason: 'windows-pod' };
+  }
+  // An app already on llmtap's ports would keep llmtap from listening, and its startup probe would then
+  // hold the app back forever.
+  const taken = new Set(allContainers.flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)));
+  if (llmtapPorts(options).some((port) => taken.has(port))) return { inject: false, reason: 'port-conflict' };
   // A classic sidecar never exits, so a Job's pod would never complete.
   if (options.mode === 'classic' && (spec.restartPolicy ?? 'Always') !== 'Always') {
     return { inject: false, reason: 'classic-sidecar-in-job' };

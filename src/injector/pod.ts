@@ -10,6 +10,7 @@ export const containerSchema = z.looseObject({
   name: z.string().min(1),
   env: z.array(envVarSchema).optional(),
   envFrom: z.array(z.unknown()).optional(),
+  ports: z.array(z.looseObject({ containerPort: z.number().int() })).optional(),
 });
 
 export const podSchema = z.looseObject({
@@ -31,6 +32,8 @@ export const podSchema = z.looseObject({
     volumes: z.array(z.looseObject({ name: z.string() })).optional(),
     terminationGracePeriodSeconds: z.number().int().optional(),
     hostNetwork: z.boolean().optional(),
+    os: z.looseObject({ name: z.string() }).optional(),
+    nodeSelector: z.record(z.string(), z.string()).optional(),
     restartPolicy: z.string().optional(),
   }),
 });

@@ -28,6 +28,8 @@ export interface InjectorServer {
   readonly address: AddressInfo;
   /** Re-reads the files; true when a new pair was installed. Throws when the new pair is unusable. */
   reloadTls(): Promise<boolean>;
+  /** From now on /readyz answers 503 so the Service stops sending reviews; /mutate keeps working. */
+  setDraining(): void;
   /** Stops accepting, lets in-flight reviews finish (at most `graceMs`), then closes the rest. */
   close(graceMs?: number): Promise<void>;
 }
@@ -54,6 +56,7 @@ export const startInjectorServer = async (options: InjectorServerOptions): Promi
     );
   }
 
+  let draining = false;
   const server: Server = createServer({
     ...pair,
     minVersion: 'TLSv1.2',
@@ -65,8 +68,13 @@ export const startInjectorServer = async (options: InjectorServerOptions): Promi
 
   server.on('request', (req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
+    if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      if (draining) res.writeHead(503, { 'content-type': 'text/plain' }).end('draining\n');
+      else res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;
     }
     if (path !== '/mutate') {
@@ -163,6 +171,9 @@ export const startInjectorServer = async (options: InjectorServerOptions): Promi
   return {
     address: server.address() as AddressInfo,
     reloadTls,
+    setDraining: () => {
+      draining = true;
+    },
     close: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {
         if (timer !== undefined) clearInterval(timer);

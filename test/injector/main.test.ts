@@ -97,6 +97,8 @@ describe('llmtap inject (process)', () => {
         pair.keyFile,
         '--tls-reload-interval',
         '0',
+        '--shutdown-delay',
+        '3s',
       ],
       { K8S_NAMESPACE_NAME: 'llmtap-system' },
     );
@@ -112,7 +114,19 @@ describe('llmtap inject (process)', () => {
     const logged = await run.waitFor('admission review');
     expect(logged).toMatchObject({ decision: 'injected', serviceName: 'checkout', namespace: 'shop' });
 
+    expect((await call(port, ca.caCert, { method: 'GET', path: '/readyz' })).status).toBe(200);
     run.child.kill('SIGTERM');
+    // During the shutdown delay: not ready, but still alive and still answering reviews.
+    expect(await run.waitFor('injector stopping')).toMatchObject({
+      signal: 'SIGTERM',
+      shutdownDelayMs: 3000,
+    });
+    expect((await call(port, ca.caCert, { method: 'GET', path: '/readyz' })).status).toBe(503);
+    expect((await call(port, ca.caCert, { method: 'GET', path: '/healthz' })).status).toBe(200);
+    const late = await call(port, ca.caCert, { body: JSON.stringify(review(deploymentPod())) });
+    expect((JSON.parse(late.text) as { response: { patchType?: string } }).response.patchType).toBe(
+      'JSONPatch',
+    );
     expect(await run.exit()).toBe(0);
     expect(run.lines.map((l) => l.msg)).toEqual(
       expect.arrayContaining(['injector listening', 'injector stopping', 'injector stopped']),

@@ -194,6 +194,30 @@ describe('decide()', () => {
       options,
     ],
     [
+      'Windows pods',
+      (p: { spec: Json }) => {
+        p.spec.os = { name: 'windows' };
+      },
+      'windows-pod',
+      options,
+    ],
+    [
+      'an app that already uses the data port',
+      (p: { spec: { containers: Json[] } }) => {
+        p.spec.containers[1] = { name: 'other', image: 'x:1', ports: [{ containerPort: 4545 }] };
+      },
+      'port-conflict',
+      options,
+    ],
+    [
+      'an app that already uses the admin port',
+      (p: { spec: { containers: Json[] } }) => {
+        p.spec.containers[1] = { name: 'other', image: 'x:1', ports: [{ containerPort: 4546 }] };
+      },
+      'port-conflict',
+      options,
+    ],
+    [
       'a volume name clash',
       (p: { spec: Json }) => {
         p.spec.volumes = [{ name: 'llmtap-podinfo', emptyDir: {} }];

@@ -147,6 +147,19 @@ describe('deploy/injector manifests', () => {
     );
   });
 
+  it('probes readiness on /readyz (503 while shutting down) and liveness on /healthz, over HTTPS', () => {
+    const c = container as unknown as {
+      readinessProbe: { httpGet: { scheme: string; path: string; port: string } };
+      livenessProbe: { httpGet: { scheme: string; path: string; port: string } };
+    };
+    expect(c.readinessProbe.httpGet).toEqual({ scheme: 'HTTPS', path: '/readyz', port: 'https' });
+    expect(c.livenessProbe.httpGet).toEqual({ scheme: 'HTTPS', path: '/healthz', port: 'https' });
+    const grace =
+      (deployment.spec.template.spec as { terminationGracePeriodSeconds?: number })
+        .terminationGracePeriodSeconds ?? 30;
+    expect(grace * 1000).toBeGreaterThan(flags.shutdownDelayMs + 5_000);
+  });
+
   it('is highly available and needs no API access', () => {
     expect(deployment.spec.replicas).toBe(2);
     expect(byKind('PodDisruptionBudget')).toHaveLength(1);
