@@ -217,7 +217,8 @@ export const readAnthropicBody = (
   return [{ role: 'assistant', parts, finish_reason: str(body.stop_reason) ?? '' }];
 };
 
-class AnthropicParser implements ResponseParser {
+/** The Messages parser: also used for Claude on Vertex AI (`:rawPredict` / `:streamRawPredict`). */
+export class AnthropicParser implements ResponseParser {
   readonly #state: ResponseState;
   readonly #operation: Operation;
   readonly #stream: boolean;
@@ -259,7 +260,7 @@ class AnthropicParser implements ResponseParser {
   }
 }
 
-const anthropicFraming = (request: RequestFacts, head: ResponseHead): Framing => {
+export const anthropicFraming = (request: RequestFacts, head: ResponseHead): Framing => {
   if (head.status >= 400) return 'json';
   if (contentTypeIs(head, 'event-stream')) return 'sse';
   return contentTypeIs(head, 'json') || !request.stream ? 'json' : 'sse';

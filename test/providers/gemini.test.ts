@@ -4,6 +4,7 @@ import { gemini } from '../../providers/gemini.ts';
 import { loadRecordedFixtures } from '../helpers/recorded.ts';
 import { describeStreamEdgeCases, type StreamScenario } from './edge-cases.ts';
 import { replay, sse } from './helpers.ts';
+import { anthropicScenario } from './scenarios.ts';
 
 const chunk = (model: string, text: string, extra: Record<string, unknown> = {}) => ({
   candidates: [{ content: { role: 'model', parts: [{ text }] }, index: 0, ...extra }],
@@ -67,6 +68,15 @@ describeStreamEdgeCases({
   responseNamesModel: true,
   expected,
 });
+
+// Claude as a Vertex AI partner model: Anthropic's wire format, the model in the URL, provider gcp.vertex_ai.
+describeStreamEdgeCases(
+  anthropicScenario(
+    'vertex-ai',
+    (model) => `/v1/projects/p/locations/us-east5/publishers/anthropic/models/${model}:streamRawPredict`,
+    () => ({ anthropic_version: 'vertex-2023-10-16', max_tokens: 64, stream: true, messages: [] }),
+  ),
+);
 
 describe('gemini specifics (synthesised)', () => {
   it('the request model is the URL path segment; the operation is generate_content', async () => {
