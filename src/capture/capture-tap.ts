@@ -110,10 +110,11 @@ export class CaptureTap implements CallTap {
     const copy = this.#requestCopy;
     if (copy === undefined || this.#requestTruncated) return;
     try {
-      if (copy.length + chunk.length > this.#options.limits.maxFrameBytes) {
-        // Past the cap the request is not parsed at all: a prefix of JSON is not JSON.
+      const room = this.#options.limits.maxFrameBytes - copy.length;
+      if (chunk.length > room) {
+        // Keep the prefix: the members sent before the cut can still be read (see readRequestBody).
         this.#requestTruncated = true;
-        copy.clear();
+        copy.append(chunk, 0, room);
         return;
       }
       copy.append(chunk, 0, chunk.length);
@@ -201,14 +202,14 @@ export class CaptureTap implements CallTap {
     if (this.#request !== undefined && (this.#requestFinal || !final)) return this.#request;
     let body: unknown;
     const copy = this.#requestCopy;
-    if (copy !== undefined && !this.#requestTruncated && final) {
-      const read = readRequestBody(
-        copy.view(),
-        headerText(this.#context.requestHeaders['content-encoding']),
-        this.#options.limits.maxFrameBytes,
+    if (copy !== undefined && final) {
+      const read = readRequestBody(copy.view(), {
+        contentEncoding: headerText(this.#context.requestHeaders['content-encoding']),
+        maxBytes: this.#options.limits.maxFrameBytes,
         // Captured content needs the conversation; facts alone do not.
-        this.#options.parseOptions.captureContent,
-      );
+        wholeBody: this.#options.parseOptions.captureContent,
+        prefix: this.#requestTruncated,
+      });
       body = read.body;
       if (read.truncated) this.#requestTruncated = true;
     }

@@ -75,28 +75,39 @@ const endOfValue = (bytes: Buffer, i: number): number => {
 /**
  * The body's top-level members, with every member whose raw JSON is longer than `maxMemberBytes` left out;
  * undefined when the body is not a well-formed JSON object.
+ *
+ * With `prefix`, `bytes` is only the start of a body cut by the copy limit: the members complete before
+ * the cut are returned (a value touching the cut is dropped, since `12` may have been `123`), and nothing
+ * after them is claimed. Malformed input before the cut still gives undefined.
  */
 export const skimJsonObject = (
   bytes: Buffer,
   maxMemberBytes: number,
+  prefix = false,
 ): Record<string, unknown> | undefined => {
+  const result: Record<string, unknown> = {};
+  /** Running out of bytes: the end of a prefix, or a truncated (so malformed) whole body. */
+  const cut = (): Record<string, unknown> | undefined => (prefix ? result : undefined);
   try {
     let i = skipWhitespace(bytes, 0);
+    if (i === bytes.length) return cut();
     if (bytes[i] !== OPEN_BRACE) return undefined;
     i = skipWhitespace(bytes, i + 1);
-    const result: Record<string, unknown> = {};
+    if (i === bytes.length) return cut();
     if (bytes[i] === CLOSE_BRACE) return skipWhitespace(bytes, i + 1) === bytes.length ? result : undefined;
     for (;;) {
       if (bytes[i] !== QUOTE) return undefined;
       const keyEnd = endOfString(bytes, i);
-      if (keyEnd === -1) return undefined;
+      if (keyEnd === -1) return cut();
       const key: unknown = JSON.parse(bytes.toString('utf8', i, keyEnd));
       if (typeof key !== 'string') return undefined;
       i = skipWhitespace(bytes, keyEnd);
+      if (i === bytes.length) return cut();
       if (bytes[i] !== COLON) return undefined;
       const valueStart = skipWhitespace(bytes, i + 1);
       const valueEnd = endOfValue(bytes, valueStart);
-      if (valueEnd === -1 || valueEnd === valueStart) return undefined;
+      if (valueEnd === -1 || (prefix && valueEnd === bytes.length)) return cut();
+      if (valueEnd === valueStart) return undefined;
       if (valueEnd - valueStart <= maxMemberBytes) {
         // Like JSON.parse, a repeated key keeps its last value; `__proto__` becomes an own property.
         Object.defineProperty(result, key, {
@@ -109,8 +120,10 @@ export const skimJsonObject = (
         delete result[key];
       }
       i = skipWhitespace(bytes, valueEnd);
+      if (i === bytes.length) return cut();
       if (bytes[i] === COMMA) {
         i = skipWhitespace(bytes, i + 1);
+        if (i === bytes.length) return cut();
         continue;
       }
       if (bytes[i] === CLOSE_BRACE) return skipWhitespace(bytes, i + 1) === bytes.length ? result : undefined;

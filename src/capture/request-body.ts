@@ -6,7 +6,8 @@
  * The request copy is already capped at `maxFrameBytes`, and decompression is capped at the same size
  * (`maxOutputLength`), so this synchronous work is bounded and runs once per call after the body was sent.
  * Without content capture, a large body is skimmed rather than parsed (see json-skim.ts): its large
- * top-level members (the conversation) are left out, as no request fact comes from them.
+ * top-level members (the conversation) are left out, as no request fact comes from them. A body cut by the
+ * copy limit is skimmed as a prefix, so members sent before the cut (often `model`) are still known.
  */
 import zlib from 'node:zlib';
 import { startsWithBom } from '../framing/bytes.ts';
@@ -24,39 +25,63 @@ export interface RequestBodyResult {
   readonly truncated: boolean;
 }
 
-const decompress = (bytes: Buffer, codec: 'gzip' | 'deflate' | 'br' | 'zstd', max: number): Buffer => {
-  const options = { maxOutputLength: Math.max(max, 1) };
+type Codec = 'gzip' | 'deflate' | 'br' | 'zstd';
+
+/** Decompresses; a cut prefix is flushed for what it holds instead of failing on the missing end. */
+const decompress = (bytes: Buffer, codec: Codec, max: number, prefix: boolean): Buffer => {
+  const maxOutputLength = Math.max(max, 1);
   switch (codec) {
     case 'gzip':
-      return zlib.gunzipSync(bytes, options);
+      return zlib.gunzipSync(bytes, {
+        maxOutputLength,
+        ...(prefix ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}),
+      });
     case 'deflate':
-      return zlib.inflateSync(bytes, options);
+      return zlib.inflateSync(bytes, {
+        maxOutputLength,
+        ...(prefix ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}),
+      });
     case 'br':
-      return zlib.brotliDecompressSync(bytes, options);
+      return zlib.brotliDecompressSync(bytes, {
+        maxOutputLength,
+        ...(prefix ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {}),
+      });
     case 'zstd':
-      return zlib.zstdDecompressSync(bytes, options);
+      return zlib.zstdDecompressSync(bytes, {
+        maxOutputLength,
+        ...(prefix ? { finishFlush: zlib.constants.ZSTD_e_flush } : {}),
+      });
   }
 };
 
-export const readRequestBody = (
-  bytes: Buffer,
-  contentEncoding: string | undefined,
-  maxBytes: number,
-  wholeBody: boolean,
-): RequestBodyResult => {
-  if (bytes.length === 0) return { body: undefined, truncated: false };
-  const codec = codecFor(contentEncoding);
+export interface ReadRequestOptions {
+  /** The request's `content-encoding` header. */
+  readonly contentEncoding: string | undefined;
+  /** Cap on decompressed bytes. */
+  readonly maxBytes: number;
+  /** Parse everything (content capture needs the conversation); else large bodies are skimmed. */
+  readonly wholeBody: boolean;
+  /** `bytes` is only the start of the body (the copy limit cut it): read the members complete in it. */
+  readonly prefix: boolean;
+}
+
+export const readRequestBody = (bytes: Buffer, options: ReadRequestOptions): RequestBodyResult => {
+  if (bytes.length === 0) return { body: undefined, truncated: options.prefix };
+  const codec = codecFor(options.contentEncoding);
   if (codec === undefined) return { body: undefined, truncated: true };
   let plain = bytes;
   if (codec !== 'identity') {
     try {
-      plain = decompress(bytes, codec, maxBytes);
+      plain = decompress(bytes, codec, options.maxBytes, options.prefix);
     } catch {
       return { body: undefined, truncated: true };
     }
   }
   const start = startsWithBom(plain, 0, plain.length) ? 3 : 0;
-  if (!wholeBody && plain.length - start > SKIM_ABOVE_BYTES) {
+  if (options.prefix) {
+    return { body: skimJsonObject(plain.subarray(start), SKIM_MEMBER_BYTES, true), truncated: true };
+  }
+  if (!options.wholeBody && plain.length - start > SKIM_ABOVE_BYTES) {
     return { body: skimJsonObject(plain.subarray(start), SKIM_MEMBER_BYTES), truncated: false };
   }
   try {

@@ -286,12 +286,13 @@ describe('capture tap: request copy', () => {
     expect(h.calls[0]?.request.requestModel).toBe('fake-req');
   });
 
-  it('gives up on a request body over maxFrameBytes: the adapter gets no body and the call is truncated', async () => {
+  it('reads only the members complete before maxFrameBytes cut the request copy, and marks the call truncated', async () => {
     const bodies: unknown[] = [];
     const h = harness(createFakeAdapter({ bodies }), { limits: { maxFrameBytes: 32 } });
+    // The first 32 bytes: {"model":"fake-req","stream":tr — `stream` is cut, so it is not claimed.
     const { call } = await runCall(h, { request: Buffer.from(requestJson), chunking: 'byte' });
-    expect(bodies).toEqual([undefined]);
-    expect(call?.request.requestModel).toBeUndefined();
+    expect(bodies).toEqual([{ model: 'fake-req' }]);
+    expect(call?.request).toMatchObject({ requestModel: 'fake-req', stream: false });
     expect(call?.truncated).toBe(true);
   });
 

@@ -70,6 +70,33 @@ describe('JSON skim', () => {
     );
   });
 
+  it('reads exactly the members that end before the cut of a body prefix', () => {
+    fc.assert(
+      fc.property(objects, fc.nat(), fc.integer({ min: 1, max: 100 }), (object, cutSeed, limit) => {
+        // Laid out by hand so each member's end offset is known.
+        const members: { key: string; value: unknown; end: number }[] = [];
+        let text = '{';
+        for (const [key, value] of Object.entries(
+          JSON.parse(JSON.stringify(object)) as Record<string, unknown>,
+        )) {
+          if (members.length > 0) text += ',';
+          text += `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+          members.push({ key, value, end: Buffer.byteLength(text) });
+        }
+        text += '}';
+        const bytes = Buffer.from(text);
+        const cut = cutSeed % (bytes.length + 1);
+        const expected = Object.fromEntries(
+          members
+            .filter((m) => m.end < cut && Buffer.byteLength(JSON.stringify(m.value)) <= limit)
+            .map((m) => [m.key, m.value]),
+        );
+        expect(skimJsonObject(bytes.subarray(0, cut), limit, true)).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('keeps JSON.parse semantics for duplicate keys and __proto__', () => {
     const text = '{"a":1,"__proto__":{"x":1},"a":2}';
     const skimmed = skimJsonObject(Buffer.from(text), 100);
@@ -85,19 +112,41 @@ describe('JSON skim', () => {
     const body = Buffer.from(fixture?.request.body ?? '');
     expect(body.length).toBeGreaterThan(128 * 1024);
     const full = JSON.parse(body.toString()) as Record<string, unknown>;
-    const skimmed = readRequestBody(body, undefined, 4 << 20, false).body as Record<string, unknown>;
+    const skimmed = readRequestBody(body, {
+      contentEncoding: undefined,
+      maxBytes: 4 << 20,
+      wholeBody: false,
+      prefix: false,
+    }).body as Record<string, unknown>;
     expect(skimmed.model).toBe(full.model);
     expect(skimmed.stream).toBe(full.stream);
     expect(skimmed.max_tokens).toBe(full.max_tokens);
     expect(skimmed).not.toHaveProperty('messages');
     // With content capture the conversation is needed: the whole body is parsed.
-    expect(readRequestBody(body, undefined, 4 << 20, true).body).toEqual(full);
+    expect(
+      readRequestBody(body, { contentEncoding: undefined, maxBytes: 4 << 20, wholeBody: true, prefix: false })
+        .body,
+    ).toEqual(full);
   });
 
   it('parses small bodies whole, and skims only above 64 KiB', () => {
     const small = Buffer.from(JSON.stringify({ model: 'm', messages: ['x'.repeat(1000)] }));
-    expect(readRequestBody(small, undefined, 4 << 20, false).body).toEqual(JSON.parse(small.toString()));
+    expect(
+      readRequestBody(small, {
+        contentEncoding: undefined,
+        maxBytes: 4 << 20,
+        wholeBody: false,
+        prefix: false,
+      }).body,
+    ).toEqual(JSON.parse(small.toString()));
     const large = Buffer.from(JSON.stringify({ model: 'm', messages: ['x'.repeat(SKIM_MEMBER_BYTES + 1)] }));
-    expect(readRequestBody(large, undefined, 4 << 20, false).body).toEqual({ model: 'm' });
+    expect(
+      readRequestBody(large, {
+        contentEncoding: undefined,
+        maxBytes: 4 << 20,
+        wholeBody: false,
+        prefix: false,
+      }).body,
+    ).toEqual({ model: 'm' });
   });
 });
