@@ -120,6 +120,14 @@ export const RATIO_CHECKS: readonly RatioCheck[] = [
     format: (v) => `${v.toFixed(1)} µs`,
   },
   {
+    id: 'T4',
+    metric: 'CPU per SSE event (20 ms cadence, 200 streams), llmtap / bare',
+    goal: '≤ 1.15',
+    value: ratio('paced-c200', 'cpuUsPerEvent', 'llmtap', 'bare'),
+    ok: (v) => v <= 1.15,
+    format: times,
+  },
+  {
     id: 'T5',
     metric: 'added p50, open loop JSON 1,000/s',
     goal: '≤ +0.3 ms',

@@ -85,7 +85,7 @@ const runClient = (spec: CellSpec, url: string, context: CellContext): Promise<C
       return runNodeJson(
         'client-ttft',
         script('./client-ttft.ts'),
-        { url, concurrency: spec.connections, durationMs: context.durationMs },
+        { url, mode: spec.mode, concurrency: spec.connections, durationMs: context.durationMs },
         timeout,
       );
   }
@@ -109,7 +109,7 @@ export const runCell = async (
   const peaks = rss.stop();
   const cpuUs = pid === undefined ? 0 : cpuMicros(pid) - cpu0;
   const upUs = cpuMicros(context.upstream.pid) - up0;
-  const streaming = spec.mode === 'sse' || spec.mode === 'ttft';
+  const streaming = spec.mode === 'sse' || spec.mode === 'ttft' || spec.mode === 'paced';
   const events = out.requests * eventsPerStream(spec.mode);
   return {
     cell: spec.id,

@@ -1,5 +1,5 @@
 /**
- * Time-to-first-token client: `concurrency` workers (starts staggered over one stream period) each run
+ * Time-to-first-token client (also the paced-streams cell): `concurrency` workers (starts staggered over one stream period) each run
  * paced SSE streams back to back and record the time to the first body byte and to the end of the stream.
  */
 import { Pool } from 'undici';
@@ -8,6 +8,8 @@ import { answerFor, requestBody } from './payloads.ts';
 
 interface Input {
   url: string;
+  /** A paced stream mode: `ttft` (5 ms) or `paced` (20 ms). */
+  mode?: 'ttft' | 'paced';
   concurrency: number;
   durationMs: number;
 }
@@ -15,8 +17,8 @@ interface Input {
 const input = inputOf<Input>();
 const { origin, path } = splitUrl(input.url);
 const pool = new Pool(origin, { connections: input.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
-const body = requestBody('ttft');
-const expected = answerFor('ttft');
+const body = requestBody(input.mode ?? 'ttft');
+const expected = answerFor(input.mode ?? 'ttft');
 const ttft = histogram();
 const full = histogram();
 let streams = 0;

@@ -4,7 +4,7 @@
  * cancel. `GET /_bench/stats` reports the counters.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { answerFor, type Mode, modeOf } from './payloads.ts';
+import { answerFor, MODES, type Mode, modeOf } from './payloads.ts';
 
 let open = 0;
 let requests = 0;
@@ -16,9 +16,7 @@ const headersFor = (mode: Mode): (string | number)[] => {
     ? ['content-type', answer.contentType, 'cache-control', 'no-cache', 'x-request-id', 'req_bench']
     : ['content-type', answer.contentType, 'content-length', answer.body.length, 'x-request-id', 'req_bench'];
 };
-const HEADERS = new Map<Mode, (string | number)[]>(
-  (['json', 'sse', 'ttft', 'slow', 'large', 'e400', 'e500'] as const).map((mode) => [mode, headersFor(mode)]),
-);
+const HEADERS = new Map<Mode, (string | number)[]>(MODES.map((mode) => [mode, headersFor(mode)]));
 
 const respond = (mode: Mode, res: ServerResponse): void => {
   const answer = answerFor(mode);

@@ -4,9 +4,9 @@
  */
 
 /** What the fake upstream answers; chosen by the `model` field at the start of the request body. */
-export type Mode = 'json' | 'sse' | 'ttft' | 'slow' | 'large' | 'e400' | 'e500';
+export type Mode = 'json' | 'sse' | 'ttft' | 'paced' | 'slow' | 'large' | 'e400' | 'e500';
 
-export const MODES: readonly Mode[] = ['json', 'sse', 'ttft', 'slow', 'large', 'e400', 'e500'];
+export const MODES: readonly Mode[] = ['json', 'sse', 'ttft', 'paced', 'slow', 'large', 'e400', 'e500'];
 
 /** SSE events per stream, not counting the usage event and `[DONE]`. */
 export const SSE_EVENTS = 50;
@@ -14,6 +14,8 @@ export const SSE_EVENTS = 50;
 export const TTFT_DELAY_MS = 5;
 /** The slow stream (open-streams cell): one event per second, so a stream stays open ~30 s. */
 export const SLOW_EVENTS = 30;
+/** Realistic token pacing (a sidecar's everyday regime): one event every 20 ms. */
+export const PACED_INTERVAL_MS = 20;
 export const SLOW_INTERVAL_MS = 1000;
 
 const CREATED = 1_767_225_600;
@@ -37,6 +39,7 @@ const requests: Record<Mode, Buffer> = {
   json: Buffer.from(requestJson('json', false, 'Say hello in one short sentence.')),
   sse: Buffer.from(requestJson('sse', true, 'Count from one to fifty.')),
   ttft: Buffer.from(requestJson('ttft', true, 'Count from one to fifty, slowly.')),
+  paced: Buffer.from(requestJson('paced', true, 'Write fifty tokens at a human pace.')),
   slow: Buffer.from(requestJson('slow', true, 'Think for a while.')),
   // ~1 MB prompt: the body a RAG app sends with a long context.
   large: Buffer.from(requestJson('large', false, 'lorem ipsum dolor sit amet '.repeat(38_836))),
@@ -147,6 +150,7 @@ const answers: Record<Mode, Answer> = {
   large: answer(200, 'application/json', [chatCompletion(modelFor('large'))]),
   sse: answer(200, 'text/event-stream', sseEvents(modelFor('sse'), SSE_EVENTS)),
   ttft: answer(200, 'text/event-stream', sseEvents(modelFor('ttft'), SSE_EVENTS), TTFT_DELAY_MS),
+  paced: answer(200, 'text/event-stream', sseEvents(modelFor('paced'), SSE_EVENTS), PACED_INTERVAL_MS),
   slow: answer(200, 'text/event-stream', sseEvents(modelFor('slow'), SLOW_EVENTS), SLOW_INTERVAL_MS),
   e400: answer(400, 'application/json', errorBody('bad request', 'invalid_request_error', 'bench_400')),
   e500: answer(500, 'application/json', errorBody('upstream failure', 'server_error', 'bench_500')),

@@ -81,7 +81,7 @@ export const eventCpuTable = (
   targets: readonly string[],
   get: Getter,
 ): string => {
-  const streaming = cells.filter((c) => c.mode === 'sse' || c.mode === 'ttft');
+  const streaming = cells.filter((c) => c.mode === 'sse' || c.mode === 'ttft' || c.mode === 'paced');
   const proxies = targets.filter((t) => t !== 'direct');
   const head = [
     'cell',

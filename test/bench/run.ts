@@ -171,7 +171,7 @@ const main = async (): Promise<number> => {
   const measure = async (cell: CellSpec, order: readonly Target[], rep: number): Promise<void> => {
     const durationMs = cell.kind === 'open' ? Math.round(options.durationMs * 1.6) : options.durationMs;
     for (const target of order) {
-      if (cell.mode === 'ttft' || cell.mode === 'sse') await upstreamQuiet(upstreamPort, 2000);
+      if (cell.mode !== 'json' && cell.mode !== 'large') await upstreamQuiet(upstreamPort, 2000);
       try {
         const result = await runCell(cell, target, rep, { ...context, durationMs });
         results.push(result);
