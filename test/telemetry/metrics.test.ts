@@ -266,6 +266,31 @@ describe('exporter down', () => {
   });
 });
 
+describe('collector failing, then recovering', () => {
+  it('counts the metric data points lost while it failed and reports them once it is back', async () => {
+    receiver.respondWith(503);
+    const t = await start({ OTEL_METRIC_EXPORT_INTERVAL: '300', OTEL_EXPORTER_OTLP_TIMEOUT: '250' });
+    t.start(contextFor()).finish(chatCall());
+    await receiver.waitFor(
+      () => receiver.raw.some((r) => r.path === '/v1/metrics'),
+      5000,
+      'a failed metrics export',
+    );
+    receiver.respondWith(200);
+    const lost = (): number =>
+      receiver.metrics
+        .filter((m) => m.name === 'llmtap.telemetry.dropped')
+        .flatMap((m) => m.points)
+        .filter((p) => p.attributes['llmtap.telemetry.signal'] === 'metrics')
+        .reduce((n, p) => n + (p.value ?? 0), 0);
+    await receiver.waitFor(() => lost() > 0, 5000, 'the metrics drop count');
+    // The lost interval held the call's data points (token usage ×2, duration, TTFC, TPOC, cost, overhead).
+    expect(lost()).toBeGreaterThanOrEqual(7);
+    // Delta: the call lost with the failed export is not re-sent later.
+    expect(receiver.metrics.some((m) => m.name === 'gen_ai.client.token.usage')).toBe(false);
+  });
+});
+
 describe('collector that never answers', () => {
   it('shutdown() still resolves, bounded by its timeout, and finish() keeps working meanwhile', async () => {
     const hung = createServer(() => {
