@@ -25,33 +25,38 @@ const NULL = ascii('null');
 
 const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || b === LF || b === CR;
 
-const indexOfBytes = (haystack: Uint8Array, needle: Uint8Array, from: number): number => {
+/** Last index of `needle` in `haystack` at or before `from`, or -1 (searched backwards, natively per byte). */
+const lastIndexOfBytes = (haystack: Uint8Array, needle: Uint8Array, from: number): number => {
   const first = needle[0] ?? 0;
-  let at = haystack.indexOf(first, from);
-  while (at !== -1 && at + needle.length <= haystack.length) {
+  let at = haystack.lastIndexOf(first, Math.min(from, haystack.length - needle.length));
+  while (at !== -1) {
     let i = 1;
     while (i < needle.length && haystack[at + i] === needle[i]) i++;
     if (i === needle.length) return at;
-    at = haystack.indexOf(first, at + 1);
+    if (at === 0) return -1;
+    at = haystack.lastIndexOf(first, at - 1);
   }
   return -1;
 };
 
-/** The last member `key` (its key start and value start), or undefined. */
+/**
+ * The last member `key` (its key start and value start), or undefined. Searched from the end: OpenAI puts
+ * `usage` last (or before `obfuscation`), so the common case touches only the event's tail.
+ */
 const lastMember = (event: Uint8Array, key: Uint8Array): [number, number] | undefined => {
-  let found: [number, number] | undefined;
-  let at = indexOfBytes(event, key, 0);
+  let at = lastIndexOfBytes(event, key, event.length);
   while (at !== -1) {
     let i = at + key.length;
     while (isSpace(event[i])) i++;
     if (event[i] === 0x3a /* : */) {
       i++;
       while (isSpace(event[i])) i++;
-      found = [at, i];
+      return [at, i];
     }
-    at = indexOfBytes(event, key, at + 1);
+    if (at === 0) return undefined;
+    at = lastIndexOfBytes(event, key, at - 1);
   }
-  return found;
+  return undefined;
 };
 
 const startsWith = (bytes: Uint8Array, at: number, prefix: Uint8Array): boolean => {
@@ -117,6 +122,18 @@ export class UsageFilter implements ResponseFilter {
   /** The event ended at a CR; a directly following LF still belongs to it. */
   #endedAtCR = false;
 
+  /** Filtered events of the current `push`, reused across calls. */
+  readonly #out: Uint8Array[] = [];
+  #outBytes = 0;
+
+  #emit(event: Uint8Array): void {
+    const filtered = filterEvent(event);
+    if (filtered.length > 0) {
+      this.#out.push(filtered);
+      this.#outBytes += filtered.length;
+    }
+  }
+
   #take(chunk: Uint8Array, start: number, end: number): Uint8Array {
     if (this.#held.length === 0) return chunk.subarray(start, end);
     this.#held.push(chunk.subarray(start, end));
@@ -127,22 +144,32 @@ export class UsageFilter implements ResponseFilter {
   }
 
   push(chunk: Uint8Array): Uint8Array {
-    const out: Uint8Array[] = [];
-    let outBytes = 0;
     let start = 0;
-    const emit = (event: Uint8Array): void => {
-      const filtered = filterEvent(event);
-      if (filtered.length > 0) {
-        out.push(filtered);
-        outBytes += filtered.length;
+    // Streams almost never use CR: then jump from line feed to line feed natively instead of per byte.
+    const noCR = chunk.indexOf(CR) === -1;
+    let i = 0;
+    while (i < chunk.length) {
+      if (noCR && !this.#endedAtCR && !this.#afterCR) {
+        const lf = chunk.indexOf(LF, i);
+        if (lf === -1) {
+          this.#atLineStart = false;
+          break;
+        }
+        if (lf > i) this.#atLineStart = false;
+        if (this.#atLineStart) {
+          this.#emit(this.#take(chunk, start, lf + 1));
+          start = lf + 1;
+        }
+        this.#atLineStart = true;
+        i = lf + 1;
+        continue;
       }
-    };
-    for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
+      i++;
       if (this.#endedAtCR) {
         this.#endedAtCR = false;
-        const end = b === LF ? i + 1 : i;
-        emit(this.#take(chunk, start, end));
+        const end = b === LF ? i : i - 1;
+        this.#emit(this.#take(chunk, start, end));
         start = end;
         this.#atLineStart = true;
         this.#afterCR = false;
@@ -154,8 +181,8 @@ export class UsageFilter implements ResponseFilter {
           continue;
         }
         if (this.#atLineStart) {
-          emit(this.#take(chunk, start, i + 1));
-          start = i + 1;
+          this.#emit(this.#take(chunk, start, i));
+          start = i;
         }
         this.#atLineStart = true;
       } else if (b === CR) {
@@ -175,8 +202,13 @@ export class UsageFilter implements ResponseFilter {
       this.#held.push(chunk.slice(start));
       this.#heldBytes += chunk.length - start;
     }
-    if (out.length === 1 && out[0] !== undefined) return out[0];
-    return out.length === 0 ? EMPTY : concat(out, outBytes);
+    const out = this.#out;
+    if (out.length === 0) return EMPTY;
+    const first = out[0];
+    const result = out.length === 1 && first !== undefined ? first : concat(out, this.#outBytes);
+    out.length = 0;
+    this.#outBytes = 0;
+    return result;
   }
 
   flush(): Uint8Array {
