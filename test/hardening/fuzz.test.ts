@@ -1,0 +1,398 @@
+/**
+ * Property-based fuzzing of the whole product (config → adapters → capture → telemetry → proxy), seeded from the
+ * recorded provider exchanges: upstream responses mutated (bit flips, inserted/deleted/duplicated ranges,
+ * truncation, wrong content-type or content-encoding, other statuses), re-chunked at random points and sometimes
+ * reset mid-body; requests mutated the same way. Invariants, for every case:
+ *   - the client receives exactly the upstream's status and body bytes, or — when the upstream reset — a failed
+ *     response whose bytes are a prefix of what the upstream sent, never a clean end;
+ *   - the upstream receives exactly the client's request body bytes;
+ *   - the process stays up and serving, with no unhandled rejection or uncaught exception.
+ * Reproduce a failure with FUZZ_SEED=<seed> (printed by fast-check).
+ */
+import { type IncomingMessage, request } from 'node:http';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/client.ts';
+import { startFullLlmtap, type TestLlmtap } from '../helpers/llmtap.ts';
+import { loadRecordedFixtures, type RecordedFixture, replayHeaders, wireBody } from '../helpers/recorded.ts';
+import { type CountingUpstream, startCountingUpstream } from './helpers.ts';
+
+const providerOf: Readonly<Record<string, string>> = {
+  anthropic: 'anthropic',
+  'azure-openai': 'azure-openai',
+  bedrock: 'bedrock',
+  cohere: 'cohere',
+  gemini: 'gemini',
+  groq: 'groq',
+  mistral: 'mistral',
+  ollama: 'ollama',
+  openai: 'openai',
+  'openai-compatible': 'openai-compatible',
+  together: 'together',
+};
+
+/** Fixture folders whose routes also get a `streamUsage: inject` twin under `/inject-<dir>`. */
+const injectDirs: readonly string[] = ['openai', 'groq', 'together', 'openai-compatible'];
+
+const fixtures = loadRecordedFixtures().filter(
+  (f) => providerOf[f.file.split('/')[0] as string] !== undefined,
+);
+const dirOf = (f: RecordedFixture): string => f.file.split('/')[0] as string;
+
+type Mutation =
+  | { kind: 'none' }
+  | { kind: 'flip'; at: number; bit: number }
+  | { kind: 'insert'; at: number; bytes: Uint8Array }
+  | { kind: 'delete'; at: number; length: number }
+  | { kind: 'duplicate'; at: number; length: number }
+  | { kind: 'truncate'; at: number };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant<Mutation>({ kind: 'none' }) },
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat({ max: 7 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+  }),
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 200 }) }),
+  fc.record({
+    kind: fc.constant('duplicate' as const),
+    at: fc.nat(),
+    length: fc.integer({ min: 1, max: 200 }),
+  }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+);
+
+const applyMutations = (body: Buffer, mutations: readonly Mutation[]): Buffer => {
+  let out = Buffer.from(body);
+  for (const m of mutations) {
+    if (m.kind === 'none' || out.length === 0) continue;
+    const at = m.at % (out.length + 1);
+    switch (m.kind) {
+      case 'flip': {
+        if (at < out.length) out[at] = (out[at] as number) ^ (1 << m.bit);
+        break;
+      }
+      case 'insert':
+        out = Buffer.concat([out.subarray(0, at), Buffer.from(m.bytes), out.subarray(at)]);
+        break;
+      case 'delete':
+        out = Buffer.concat([out.subarray(0, at), out.subarray(at + m.length)]);
+        break;
+      case 'duplicate':
+        out = Buffer.concat([out.subarray(0, at + m.length), out.subarray(at)]);
+        break;
+      case 'truncate':
+        out = out.subarray(0, at);
+        break;
+    }
+  }
+  return out;
+};
+
+/** Splits `body` at the given fractions (each piece is written in its own event-loop turn). */
+const rechunk = (body: Buffer, cuts: readonly number[]): Buffer[] => {
+  const points = [...new Set(cuts.map((c) => Math.floor(c * body.length)))].sort((a, b) => a - b);
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (const point of points) {
+    if (point > from && point < body.length) {
+      pieces.push(body.subarray(from, point));
+      from = point;
+    }
+  }
+  pieces.push(body.subarray(from));
+  return pieces.filter((p) => p.length > 0);
+};
+
+interface ResponsePlan {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly pieces: Buffer[];
+  readonly framing: 'content-length' | 'chunked';
+  /** Reset the connection after this many pieces (undefined: end cleanly). */
+  readonly resetAfter: number | undefined;
+}
+
+const plans = new Map<string, ResponsePlan>();
+let nextId = 0;
+
+let upstream: CountingUpstream;
+let app: TestLlmtap;
+const faults: unknown[] = [];
+const onFault = (reason: unknown): void => {
+  faults.push(reason);
+};
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onFault);
+  process.on('uncaughtException', onFault);
+  upstream = await startCountingUpstream(async (req, res) => {
+    const plan = plans.get(String(req.headers['x-fuzz-case']));
+    if (plan === undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"health":true}');
+      return;
+    }
+    const total = plan.pieces.reduce((n, p) => n + p.length, 0);
+    const headers: Record<string, string> = { ...plan.headers };
+    if (plan.framing === 'content-length') headers['content-length'] = String(total);
+    res.writeHead(plan.status, headers);
+    for (const [index, piece] of plan.pieces.entries()) {
+      if (plan.resetAfter !== undefined && index >= plan.resetAfter) break;
+      res.write(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (plan.resetAfter !== undefined) res.socket?.resetAndDestroy();
+    else res.end();
+  });
+  app = await startFullLlmtap({
+    routes: [
+      ...Object.entries(providerOf).map(([dir, provider]) => ({
+        prefix: `/${dir}`,
+        provider,
+        upstream: upstream.url,
+        streamUsage: 'passthrough',
+      })),
+      ...injectDirs.map((dir) => ({
+        prefix: `/inject-${dir}`,
+        provider: providerOf[dir] as string,
+        upstream: upstream.url,
+        streamUsage: 'inject',
+      })),
+    ],
+    logLevel: 'warn',
+  });
+});
+
+afterAll(async () => {
+  process.off('unhandledRejection', onFault);
+  process.off('uncaughtException', onFault);
+  await app.shutdown();
+  await upstream.close();
+});
+
+interface ClientResult {
+  readonly status: number;
+  readonly body: Buffer;
+  readonly ending: 'clean' | 'failed';
+}
+
+/** A client that reports how the response ended instead of throwing. */
+const fetchRaw = (
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  method: string,
+  chunked = false,
+) =>
+  new Promise<ClientResult>((resolve) => {
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let done = false;
+    const finish = (ending: 'clean' | 'failed'): void => {
+      if (done) return;
+      done = true;
+      resolve({ status, body: Buffer.concat(chunks), ending });
+    };
+    const req = request(url, { method, headers }, (res: IncomingMessage) => {
+      status = res.statusCode ?? 0;
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => finish(res.complete ? 'clean' : 'failed'));
+      res.on('error', () => finish('failed'));
+      res.on('close', () => finish(res.complete ? 'clean' : 'failed'));
+    });
+    req.on('error', () => finish('failed'));
+    if (chunked && body !== undefined) {
+      // Transfer-Encoding: chunked, in two chunks split in the middle.
+      req.setHeader('transfer-encoding', 'chunked');
+      req.write(body.subarray(0, body.length >> 1));
+      req.end(body.subarray(body.length >> 1));
+    } else {
+      req.end(body);
+    }
+  });
+
+const contentTypes = [
+  undefined,
+  'text/event-stream',
+  'application/json',
+  'application/x-ndjson',
+  'application/vnd.amazon.eventstream',
+  'text/html',
+];
+
+const responseCase = fc.record({
+  fixture: fc.constantFrom(...fixtures),
+  mutations: fc.array(mutationArb, { maxLength: 3 }),
+  cuts: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
+  framing: fc.constantFrom('content-length' as const, 'chunked' as const),
+  status: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    fc.constantFrom(200, 400, 429, 500, 503),
+  ),
+  contentType: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, fc.constantFrom(...contentTypes)),
+  claimGzip: fc.boolean().map((b) => b && Math.random() < 0.3),
+  reset: fc.option(fc.nat({ max: 20 }), { freq: 4 }),
+});
+
+const seed = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+
+describe('fuzzing the whole product with mutated recorded exchanges', () => {
+  it('mutated, re-chunked and reset upstream responses reach the client byte for byte (or as a reset)', async () => {
+    await fc.assert(
+      fc.asyncProperty(responseCase, async (c) => {
+        const body = applyMutations(wireBody(c.fixture), c.mutations);
+        const pieces = rechunk(body, c.cuts);
+        const headers = replayHeaders(c.fixture);
+        if (c.contentType !== undefined) headers['content-type'] = c.contentType;
+        if (c.claimGzip) headers['content-encoding'] = 'gzip';
+        const resetAfter = c.reset === null ? undefined : Math.min(c.reset, pieces.length);
+        const id = String(nextId++);
+        plans.set(id, {
+          status: c.status ?? c.fixture.response.status,
+          headers,
+          pieces,
+          framing: c.framing,
+          resetAfter,
+        });
+        const requestBody = c.fixture.request.body === null ? undefined : Buffer.from(c.fixture.request.body);
+        const result = await fetchRaw(
+          `${app.server.dataUrl}/${dirOf(c.fixture)}${c.fixture.request.path}`,
+          { 'content-type': 'application/json', 'x-fuzz-case': id },
+          requestBody,
+          c.fixture.request.method,
+        );
+        plans.delete(id);
+        if (resetAfter === undefined) {
+          expect(result.status).toBe(c.status ?? c.fixture.response.status);
+          expect(result.ending).toBe('clean');
+          expect(result.body.equals(body)).toBe(true);
+        } else {
+          const sent = Buffer.concat(pieces.slice(0, resetAfter));
+          // A reset before any response head may surface as llmtap's 502; after the head, as a failed stream.
+          if (result.status === 502 && result.body.toString().includes('LLMTAP_UPSTREAM')) return;
+          // A reset after a complete Content-Length body ends nothing the client was owed: it may get the whole
+          // body cleanly, or (when the RST overtakes unread bytes) a failure. An incomplete body is always a failure.
+          const completeByFraming = c.framing === 'content-length' && sent.length === body.length;
+          if (completeByFraming && result.ending === 'clean') {
+            expect(result.body.equals(body)).toBe(true);
+          } else {
+            expect(result.ending).toBe('failed');
+            expect(sent.subarray(0, result.body.length).equals(result.body)).toBe(true);
+          }
+        }
+        expect(faults).toEqual([]);
+      }),
+      { numRuns: 250, ...(seed === undefined ? {} : { seed }) },
+    );
+    expect((await rawRequest(`${app.server.dataUrl}/openai/v1/models`)).status).toBe(200);
+  });
+
+  it('mutated request bodies (Content-Length or chunked) reach the upstream byte for byte, and the answer comes back unchanged', async () => {
+    const withBodies = fixtures.filter((f) => f.request.body !== null);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...withBodies),
+        fc.array(mutationArb, { maxLength: 4 }),
+        fc.option(fc.uint8Array({ maxLength: 512 }), { freq: 5 }),
+        fc.boolean(),
+        fc.boolean(),
+        async (fixture, mutations, garbage, viaInject, chunked) => {
+          const original = Buffer.from(fixture.request.body as string);
+          const sent = garbage === null ? applyMutations(original, mutations) : Buffer.from(garbage);
+          const inject = viaInject && injectDirs.includes(dirOf(fixture));
+          const id = String(nextId++);
+          plans.set(id, {
+            status: fixture.response.status,
+            headers: replayHeaders(fixture),
+            pieces: [wireBody(fixture)],
+            framing: 'content-length',
+            resetAfter: undefined,
+          });
+          const before = upstream.completed.length;
+          const result = await fetchRaw(
+            `${app.server.dataUrl}/${inject ? 'inject-' : ''}${dirOf(fixture)}${fixture.request.path}`,
+            { 'content-type': 'application/json', 'x-fuzz-case': id },
+            sent,
+            fixture.request.method,
+            chunked,
+          );
+          plans.delete(id);
+          expect(result.status).toBe(fixture.response.status);
+          expect(result.ending).toBe('clean');
+          // On injection routes the filter may legitimately remove what the injection added from the answer.
+          if (!inject) expect(result.body.equals(wireBody(fixture))).toBe(true);
+          expect(upstream.completed.length).toBe(before + 1);
+          const received = upstream.completed.at(-1)?.body as Buffer;
+          if (inject && !received.equals(sent)) {
+            // The only change injection may make: its member, inserted right after the opening brace.
+            const open = sent.indexOf('{');
+            const member = received.subarray(open + 1, received.length - (sent.length - open - 1)).toString();
+            expect([
+              '"stream_options":{"include_usage":true},',
+              '"stream_options":{"include_usage":true}',
+            ]).toContain(member);
+            expect(
+              Buffer.concat([
+                received.subarray(0, open + 1),
+                received.subarray(open + 1 + member.length),
+              ]).equals(sent),
+            ).toBe(true);
+          } else {
+            expect(received.equals(sent)).toBe(true);
+          }
+          expect(faults).toEqual([]);
+        },
+      ),
+      { numRuns: 150, ...(seed === undefined ? {} : { seed }) },
+    );
+  });
+
+  it('usage-injection routes: mutated OpenAI-dialect streams never crash the filter, end as the upstream ended, and pass untouched when there is nothing to remove', async () => {
+    const dialect = fixtures.filter((f) => injectDirs.includes(dirOf(f)) && f.request.body !== null);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...dialect),
+        fc.array(mutationArb, { maxLength: 3 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
+        fc.option(fc.nat({ max: 10 }), { freq: 5 }),
+        async (fixture, mutations, cuts, reset) => {
+          const body = applyMutations(wireBody(fixture), mutations);
+          const pieces = rechunk(body, cuts);
+          const resetAfter = reset === null ? undefined : Math.min(reset, pieces.length);
+          const id = String(nextId++);
+          plans.set(id, {
+            status: fixture.response.status,
+            headers: replayHeaders(fixture),
+            pieces,
+            framing: 'chunked',
+            resetAfter,
+          });
+          const result = await fetchRaw(
+            `${app.server.dataUrl}/inject-${dirOf(fixture)}${fixture.request.path}`,
+            { 'content-type': 'application/json', 'x-fuzz-case': id },
+            Buffer.from(fixture.request.body as string),
+            fixture.request.method,
+          );
+          plans.delete(id);
+          if (resetAfter === undefined) {
+            expect(result.ending).toBe('clean');
+            expect(result.status).toBe(fixture.response.status);
+            const text = body.toString('latin1');
+            if (!text.includes('"usage"') && !/"choices"\s*:\s*\[\s*\]/.test(text)) {
+              expect(result.body.equals(body)).toBe(true);
+            }
+          } else if (!(result.status === 502 && result.body.toString().includes('LLMTAP_UPSTREAM'))) {
+            // Chunked framing: without the terminal chunk the response is never complete.
+            expect(result.ending).toBe('failed');
+          }
+          expect(faults).toEqual([]);
+        },
+      ),
+      { numRuns: 120, ...(seed === undefined ? {} : { seed }) },
+    );
+    expect((await rawRequest(`${app.server.dataUrl}/openai/v1/models`)).status).toBe(200);
+  });
+});
