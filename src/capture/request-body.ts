@@ -11,13 +11,14 @@
  */
 import zlib from 'node:zlib';
 import { startsWithBom } from '../framing/bytes.ts';
+import { SMALL_MEMBER_BYTES } from '../framing/json-members.ts';
 import { codecFor } from './content-decoding.ts';
 import { skimJsonObject } from './json-skim.ts';
 
 /** Bodies up to this size are parsed whole: below it, skimming saves nothing worth its difference. */
 const SKIM_ABOVE_BYTES = 64 * 1024;
 /** Top-level members larger than this are left out of a skimmed body. */
-export const SKIM_MEMBER_BYTES = 64 * 1024;
+export const SKIM_MEMBER_BYTES = SMALL_MEMBER_BYTES;
 
 export interface RequestBodyResult {
   readonly body: unknown;

@@ -1,17 +1,21 @@
 /**
  * A whole (non-streaming) body as one frame: bytes are accumulated up to `maxFrameBytes` and emitted at
  * `end`, cut or not — a cut body simply fails the adapter's `JSON.parse`, while a complete non-JSON error
- * body (HTML, plain text) still reaches the adapter. A body over the limit is dropped and counted.
- * An empty body emits nothing.
+ * body (HTML, plain text) still reaches the adapter. An empty body emits nothing.
+ *
+ * A body over the limit is not held: it is streamed through a member skimmer, and if it is a JSON object
+ * the frame is that object with its large top-level members (embedding vectors, …) left out, so the small
+ * ones (`model`, `usage`) still arrive. Anything else over the limit is dropped and counted.
  */
 import { ByteAccumulator, startsWithBom } from './bytes.ts';
+import { JsonMemberSkimmer, SMALL_MEMBER_BYTES } from './json-members.ts';
 import type { FrameDecoder, FrameDecoderOptions, FrameHandler } from './types.ts';
 
 export class JsonBodyDecoder implements FrameDecoder {
   readonly #max: number;
   readonly #onFrame: FrameHandler;
   readonly #body = new ByteAccumulator();
-  #overflow = false;
+  #skimmer: JsonMemberSkimmer | undefined;
   #ended = false;
   #dropped = 0;
 
@@ -21,7 +25,7 @@ export class JsonBodyDecoder implements FrameDecoder {
   }
 
   get bufferedBytes(): number {
-    return this.#body.length;
+    return this.#body.length + (this.#skimmer?.bufferedBytes ?? 0);
   }
 
   get droppedFrames(): number {
@@ -29,11 +33,17 @@ export class JsonBodyDecoder implements FrameDecoder {
   }
 
   push(chunk: Uint8Array): void {
-    if (this.#overflow || this.#ended) return;
+    if (this.#ended) return;
+    if (this.#skimmer !== undefined) {
+      this.#skimmer.push(chunk);
+      return;
+    }
     if (this.#body.length + chunk.length > this.#max) {
-      this.#overflow = true;
-      this.#dropped += 1;
+      const skimmer = new JsonMemberSkimmer(Math.min(SMALL_MEMBER_BYTES, this.#max), this.#max);
+      skimmer.push(this.#body.view());
       this.#body.clear();
+      skimmer.push(chunk);
+      this.#skimmer = skimmer;
       return;
     }
     this.#body.append(chunk, 0, chunk.length);
@@ -42,12 +52,18 @@ export class JsonBodyDecoder implements FrameDecoder {
   end(_clean: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
-    const length = this.#body.length;
-    if (this.#overflow || length === 0) return;
-    const start = startsWithBom(this.#body.view(), 0, length) ? 3 : 0;
-    const text = this.#body.text(start, length);
+    let text: string | undefined;
+    if (this.#skimmer !== undefined) {
+      text = this.#skimmer.end();
+      this.#skimmer = undefined;
+      if (text === undefined) this.#dropped += 1;
+    } else if (this.#body.length > 0) {
+      const length = this.#body.length;
+      const start = startsWithBom(this.#body.view(), 0, length) ? 3 : 0;
+      text = this.#body.text(start, length);
+    }
     this.#body.clear();
-    this.#onFrame({ event: undefined, text, messageType: undefined });
+    if (text !== undefined) this.#onFrame({ event: undefined, text, messageType: undefined });
   }
 }
 

@@ -1,12 +1,14 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { adapterById } from '../../providers/index.ts';
 import type { ProviderAdapter } from '../../src/adapter.ts';
 import type { CallObserver, TelemetryStage } from '../../src/call-observer.ts';
 import { type CaptureTapOptions, createCaptureTapFactory } from '../../src/capture/capture-tap.ts';
 import { type Limits, limitsSchema, type RouteConfig } from '../../src/config/schema.ts';
 import type { CallContext, CallTap } from '../../src/proxy/tap.ts';
 import type { LlmCall } from '../../src/record.ts';
-import { type Chunking, splitBytes } from './drive-tap.ts';
+import { loadRecordedFixtures } from '../helpers/recorded.ts';
+import { type Chunking, replayFixture, splitBytes } from './drive-tap.ts';
 import { createFakeAdapter, type FakeHooks } from './fake-adapter.ts';
 
 const route: RouteConfig = { prefix: '/fake', provider: 'fake', upstream: 'https://api.fake.test' };
@@ -482,5 +484,24 @@ describe('capture tap: fail-open', () => {
     await tap.end({ at: 2, complete: true, copyTruncated: false });
     expect(tap.end({ at: 3, complete: true, copyTruncated: false })).toBeUndefined();
     expect(h.calls).toHaveLength(1);
+  });
+});
+
+describe('capture tap: large non-streaming bodies, real adapters', () => {
+  it('records the usage of an embeddings answer far over maxFrameBytes (gzip on the wire)', async () => {
+    const fixture = loadRecordedFixtures().find((f) => f.file === 'openai/embeddings.json');
+    const openai = adapterById('openai');
+    if (fixture === undefined || openai === undefined) throw new Error('fixture or adapter missing');
+    expect(fixture.response.body.length).toBeGreaterThan(4 * 2048);
+    const { call, errors } = await replayFixture(
+      fixture,
+      openai,
+      { random: 5, maxChunk: 300 },
+      { limits: { maxFrameBytes: 2048 } },
+    );
+    expect(errors).toEqual([]);
+    expect(call.response.usage.inputTokens).toBe(fixture.expected.input_tokens);
+    expect(call.response.responseModel).toBe(fixture.expected.model);
+    expect(call).toMatchObject({ outcome: 'completed', truncated: false });
   });
 });
