@@ -8,7 +8,7 @@ import type { Config } from './config/load.ts';
 import type { Logger } from './log.ts';
 import type { TapFactory } from './proxy/tap.ts';
 import { type ProxyServer, startProxyServer } from './server/proxy-server.ts';
-import { type Telemetry, createTelemetry } from './telemetry/index.ts';
+import { createTelemetry, type Telemetry } from './telemetry/index.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -21,11 +21,16 @@ export interface Llmtap {
 
 export const knownProviders: readonly string[] = adapterIds;
 
-const truthy = (value: string | undefined): boolean => value !== undefined && /^(true|1|yes|on)$/i.test(value.trim());
-
 /** Starts llmtap in this process with a validated config. */
-export const startLlmtap = async (config: Config, env: Env, logger: Logger, version: string): Promise<Llmtap> => {
-  const telemetry = config.telemetry ? await createTelemetry({ env, logger, version }) : undefined;
+export const startLlmtap = async (
+  config: Config,
+  env: Env,
+  logger: Logger,
+  version: string,
+): Promise<Llmtap> => {
+  const telemetry = config.telemetry
+    ? await createTelemetry({ env, logger, version, maxContentChars: config.limits.maxCapturedChars })
+    : undefined;
   let tapFactory: TapFactory | undefined;
   if (telemetry !== undefined) {
     tapFactory = createCaptureTapFactory({
@@ -33,7 +38,7 @@ export const startLlmtap = async (config: Config, env: Env, logger: Logger, vers
       observer: telemetry,
       limits: config.limits,
       parseOptions: {
-        captureContent: truthy(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT),
+        captureContent: telemetry.captureContent,
         maxCapturedChars: config.limits.maxCapturedChars,
       },
       onError: (stage, error) => telemetry.recordError(stage, error),
