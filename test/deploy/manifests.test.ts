@@ -14,6 +14,7 @@ import {
   envValue,
   type PodSpec,
 } from './sidecar-assertions.ts';
+import { unknownFields } from './strict-fields.ts';
 import { validateObject } from './validate.ts';
 
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
@@ -80,8 +81,31 @@ describe('kustomize renders', () => {
   it.each(dirs)('%s: every document validates against the Kubernetes schemas', (dir) => {
     const docs = kustomize(dir);
     expect(docs.length).toBeGreaterThan(0);
-    for (const doc of docs)
+    for (const doc of docs) {
       expect(() => validateObject(doc), `${doc.kind}/${doc.metadata.name}`).not.toThrow();
+      expect(unknownFields(doc), `${doc.kind}/${doc.metadata.name}: fields no schema declares`).toEqual([]);
+    }
+  });
+
+  it('the unknown-field check catches typos the schema validation lets through', () => {
+    const deployment = structuredClone(
+      kustomize('deploy/base').find((d) => d.kind === 'Deployment'),
+    ) as unknown as {
+      metadata: Record<string, unknown>;
+      spec: { template: { spec: { initContainers: Array<Record<string, Record<string, unknown>>> } } };
+    };
+    const sidecar = deployment.spec.template.spec.initContainers[0];
+    if (sidecar?.startupProbe === undefined || sidecar.securityContext === undefined)
+      throw new Error('no sidecar');
+    sidecar.startupProbe.periodSecond = 1;
+    sidecar.securityContext.readOnlyRootFilesytem = true;
+    deployment.metadata.lables = {};
+    expect(() => validateObject(deployment as never)).not.toThrow();
+    expect(unknownFields(deployment as never).sort()).toEqual([
+      'metadata.lables',
+      'spec.template.spec.initContainers[0].securityContext.readOnlyRootFilesytem',
+      'spec.template.spec.initContainers[0].startupProbe.periodSecond',
+    ]);
   });
 });
 

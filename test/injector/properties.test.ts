@@ -11,6 +11,7 @@ import { decide, type InjectOptions } from '../../src/injector/mutate.ts';
 import { podSchema } from '../../src/injector/pod.ts';
 import { loadTemplate, templateRelativePath } from '../../src/injector/template.ts';
 import { repoRoot } from '../deploy/kubectl.ts';
+import { unknownFields } from '../deploy/strict-fields.ts';
 
 const template = loadTemplate(join(repoRoot, templateRelativePath));
 
@@ -110,7 +111,9 @@ describe('decide() properties', () => {
             true,
             false,
           ).newDocument as AnyPod;
-          new Pod({ apiVersion: 'v1', kind: 'Pod', ...patched } as never).validate();
+          const asPod = { apiVersion: 'v1', kind: 'Pod', ...patched };
+          new Pod(asPod as never).validate();
+          expect(unknownFields(asPod)).toEqual([]);
           for (const original of (input as AnyPod).spec.containers) {
             const after = patched.spec.containers.find((c) => c.name === original.name);
             // Every env var the app set is still there, with its value, in its place.

@@ -9,6 +9,7 @@ import { type InjectorServer, startInjectorServer } from '../../src/injector/ser
 import { loadTemplate, templateRelativePath } from '../../src/injector/template.ts';
 import { createLogger } from '../../src/log.ts';
 import { repoRoot } from '../deploy/kubectl.ts';
+import { unknownFields } from '../deploy/strict-fields.ts';
 import { call } from './client.ts';
 import { deploymentPod, type Json, review } from './fixtures.ts';
 import { makeTestCa, type TestCa } from './tls.ts';
@@ -82,6 +83,7 @@ const send = async (body: unknown): Promise<Answer> => {
 const applyAndValidate = (pod: unknown, patch: jsonPatch.Operation[]): PodShape => {
   const patched = jsonPatch.applyPatch(structuredClone(pod), patch, true, false).newDocument as PodShape;
   new Pod(patched as never).validate();
+  expect(unknownFields(patched as never)).toEqual([]);
   return patched;
 };
 
