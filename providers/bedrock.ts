@@ -34,8 +34,8 @@ import {
   count,
   decodeSegment,
   definedOnly,
-  hasNonEmpty,
   type Json,
+  nonEmptyMember,
   num,
   obj,
   stopSequences,
@@ -134,8 +134,8 @@ const readConverseUsage = (state: ResponseState, usage: Json): void => {
   state.cacheCreationInputTokens = cacheWrite;
 };
 
-/** Chunk payload keys that carry generated text or tool input, across the model families. */
-const OUTPUT_KEYS = ['"text"', '"outputText"', '"generation"', '"completion"', '"partial_json"', '"input"'];
+/** Chunk payload members that carry generated text or tool input, across the model families. */
+const OUTPUT = nonEmptyMember(['text', 'outputText', 'generation', 'completion', 'partial_json', 'input']);
 
 class BedrockParser implements ResponseParser {
   readonly #state: ResponseState;
@@ -207,7 +207,7 @@ class BedrockParser implements ResponseParser {
       this.#anthropic.push(undefined, text, signal);
       if (!text.includes('invocationMetrics')) return;
     } else {
-      if (OUTPUT_KEYS.some((key) => hasNonEmpty(text, key))) signal.output();
+      if (OUTPUT.test(text)) signal.output();
       const relevant =
         this.#text !== undefined ||
         text.includes('eason') ||

@@ -27,10 +27,10 @@ import {
   count,
   decodeSegment,
   definedOnly,
-  hasNonEmpty,
   int,
   type Json,
   memberObject,
+  nonEmptyMember,
   num,
   obj,
   stopSequences,
@@ -132,6 +132,8 @@ const inputContent = (body: Json, options: ParseOptions): CapturedContent => {
 };
 
 /** Members that end or fail a stream: one regex scan instead of an `includes` pass per key. */
+/** A non-empty `parts` list: the chunk carries output. */
+const PARTS = nonEmptyMember(['parts']);
 const MAY_END = /"(?:finishReason|promptFeedback|error)"/;
 
 class GeminiParser implements ResponseParser {
@@ -176,7 +178,7 @@ class GeminiParser implements ResponseParser {
       state.httpErrorBody(parseJsonObject(text));
       return;
     }
-    const output = hasNonEmpty(text, '"parts"');
+    const output = PARTS.test(text);
     if (output) signal.output();
     const needed =
       !this.#stream ||

@@ -22,6 +22,7 @@ import {
   count,
   definedOnly,
   type Json,
+  nonEmptyMember,
   num,
   obj,
   stopSequences,
@@ -86,7 +87,7 @@ const inputContent = (body: Json, options: ParseOptions): CapturedContent => {
 };
 
 /** A non-empty output member (string, array or object), in one regex scan per line. */
-const OUTPUT = /"(?:content|response|tool_calls|thinking)"\s*:\s*(?:"[^"]|[[{](?![\]}])|[^\s"[{n])/;
+const OUTPUT = nonEmptyMember(['content', 'response', 'tool_calls', 'thinking']);
 const FINAL_OR_ERROR = /"done"\s*:\s*true|"error"/;
 
 class OllamaParser implements ResponseParser {

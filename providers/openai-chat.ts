@@ -5,7 +5,7 @@
  */
 import type { Frame, OutputSignal, ParsedResponse, ResponseHead, ResponseParser } from '../src/adapter.ts';
 import { parseJsonObject } from '../src/adapter.ts';
-import { arr, count, int, type Json, obj, str } from './common.ts';
+import { arr, count, int, type Json, nonEmptyMember, obj, str } from './common.ts';
 import { type ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
 import type { OpenAiApi } from './openai-request.ts';
 import { codeLike, errorTypeOf, ResponseState } from './state.ts';
@@ -121,9 +121,8 @@ const DONE = '[DONE]';
  * values cannot match (their quotes are escaped); a false positive only costs a parse.
  */
 const MAY_CHANGE_FACTS = /"(?:finish_reason|usage|error)"\s*:\s*[^\sn]/;
-const NON_EMPTY = String.raw`"\s*:\s*(?:"[^"]|[[{](?![\]}])|[^\s"[{n])`;
-const CHAT_OUTPUT = new RegExp(`"(?:content|tool_calls|reasoning_content|reasoning|refusal)${NON_EMPTY}`);
-const TEXT_OUTPUT = new RegExp(`"text${NON_EMPTY}`);
+const CHAT_OUTPUT = nonEmptyMember(['content', 'tool_calls', 'reasoning_content', 'reasoning', 'refusal']);
+const TEXT_OUTPUT = nonEmptyMember(['text']);
 
 /** The SSE chunk stream of chat or legacy completions. */
 export class OpenAiStreamParser implements ResponseParser {
