@@ -28,8 +28,11 @@ export const startLlmtap = async (
   logger: Logger,
   version: string,
 ): Promise<Llmtap> => {
+  // Adapters cut captured content at maxCapturedChars and keep it valid JSON; the attribute cap is only a
+  // backstop, with room for the JSON structure around the captured text.
+  const maxContentChars = Math.max(16_384, 2 * config.limits.maxCapturedChars);
   const telemetry = config.telemetry
-    ? await createTelemetry({ env, logger, version, maxContentChars: config.limits.maxCapturedChars })
+    ? await createTelemetry({ env, logger, version, maxContentChars })
     : undefined;
   let tapFactory: TapFactory | undefined;
   if (telemetry !== undefined) {
