@@ -431,3 +431,36 @@ describe('slow and vanishing clients', () => {
     });
   }
 });
+
+describe('slow readers (whole product, tap engaged)', () => {
+  it('a client that stops reading pauses its upstream instead of llmtap buffering the stream', async () => {
+    const piece = Buffer.from(`data: {"choices":[{"delta":{"content":"${'x'.repeat(16_000)}"}}]}\n\n`);
+    const total = 48 * 1024 * 1024;
+    let written = 0;
+    const s = await setup(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      while (written < total && !res.destroyed) {
+        written += piece.length;
+        if (!res.write(piece)) await once(res, 'drain');
+      }
+      res.end();
+    });
+    const { res } = await open(`${s.base}/v1/chat/completions`);
+    res.pause();
+    let last = -1;
+    for (let i = 0; i < 50 && written !== last; i += 1) {
+      last = written;
+      await sleep(300);
+    }
+    expect(written).toBe(last);
+    // Loopback socket buffers hold a few MiB each way; llmtap itself holds about one chunk.
+    expect(written).toBeLessThan(24 * 1024 * 1024);
+    let received = 0;
+    res.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    res.resume();
+    await once(res, 'end');
+    expect(received).toBe(written);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * Bounded memory with 1,000 concurrent open streams through the real CLI (telemetry on, exporting to an in-test
+ * collector): every stream gets its head and first events and then stays open, as a model that is thinking. The
+ * llmtap process's RSS (from /proc) must stay under the bound documented in README.md, and the streams must all
+ * still complete byte for byte when the upstream finishes them.
+ */
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { Agent, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.ts';
+import { type CliRun, launchCli, startCountingUpstream, waitUntil } from './helpers.ts';
+
+/** The documented bound (README, "Limits and memory"): llmtap's RSS with 1,000 open streams. */
+const rssBoundMiB = 256;
+const streams = 1000;
+
+/** Current (VmRSS) or peak (VmHWM) resident memory of a process, in MiB. */
+const rssMiB = (pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
+  return kib / 1024;
+};
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+const event = (i: number): string =>
+  `data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"token ${i} of a longer answer"}}]}\n\n`;
+const head = Array.from({ length: 8 }, (_, i) => event(i)).join('');
+const tail = `${event(8)}data: [DONE]\n\n`;
+const chatBody = JSON.stringify({
+  model: 'gpt-4o-mini',
+  stream: true,
+  messages: [{ role: 'user', content: 'hi' }],
+});
+
+describe.skipIf(process.platform !== 'linux')('bounded memory', () => {
+  it(`${streams} concurrent open streams keep llmtap under ${rssBoundMiB} MiB RSS and all complete byte for byte`, async () => {
+    const held: ServerResponse[] = [];
+    const upstream = await startCountingUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(head);
+      held.push(res);
+    });
+    const receiver: OtlpReceiver = await startOtlpReceiver();
+    cleanups.push(
+      () => upstream.close(),
+      () => receiver.close(),
+    );
+    const run: CliRun = await launchCli(
+      `routes:\n  - {prefix: /up, provider: openai, upstream: "${upstream.url}", streamUsage: inject}\nlogLevel: warn\n`,
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '1000' },
+    );
+    cleanups.push(() => {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    });
+    const pid = run.child.pid as number;
+    const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+    cleanups.push(() => agent.destroy());
+
+    const warm = await open(run.dataUrl, agent);
+    await firstBytes(warm.res, head.length);
+    (held.shift() as ServerResponse).end(tail);
+    await warm.done;
+    const idleRss = rssMiB(pid);
+
+    const opened: { res: IncomingMessage; done: Promise<string> }[] = [];
+    for (let batch = 0; batch < streams / 100; batch += 1) {
+      const wave = await Promise.all(Array.from({ length: 100 }, () => open(run.dataUrl, agent)));
+      await Promise.all(wave.map((s) => firstBytes(s.res, head.length)));
+      opened.push(...wave);
+    }
+    expect(await waitUntil(() => held.length === streams, 10_000)).toBe(true);
+    const openRss = rssMiB(pid);
+    // Report the figures (README quotes them).
+    console.log(
+      `llmtap RSS: idle ${idleRss.toFixed(1)} MiB, ${streams} open streams ${openRss.toFixed(1)} MiB`,
+    );
+    expect(openRss).toBeLessThan(rssBoundMiB);
+    // Per stream: well under 128 KiB (measured ~60 KiB: two sockets, parser, tap state, span).
+    expect(((openRss - idleRss) * 1024) / streams).toBeLessThan(128);
+
+    for (const res of held.splice(0)) res.end(tail);
+    const bodies = await Promise.all(opened.map((s) => s.done));
+    expect(bodies.every((b) => b === head + tail)).toBe(true);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 60_000);
+
+  it('a 1 GiB gzip bomb in a response is forwarded compressed, byte for byte, and never decoded past the cap', async () => {
+    // 16 gzip members of 64 MiB of zeros each: ~1 MiB on the wire, 1 GiB decoded.
+    const member = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    const bomb = Buffer.concat(Array.from({ length: 16 }, () => member));
+    const upstream = await startCountingUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(bomb);
+    });
+    cleanups.push(() => upstream.close());
+    const run = await launchCli(
+      `routes:\n  - {prefix: /up, provider: openai, upstream: "${upstream.url}"}\nlimits: {maxDecodedBytes: 33554432}\n`,
+    );
+    cleanups.push(() => {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    });
+    const pid = run.child.pid as number;
+    const peakBefore = rssMiB(pid, 'VmHWM');
+    const agent = new Agent({ keepAlive: false });
+    cleanups.push(() => agent.destroy());
+    const call = await open(run.dataUrl, agent);
+    const chunks: Buffer[] = [];
+    call.res.removeAllListeners('data');
+    call.res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await once(call.res, 'end');
+    expect(Buffer.concat(chunks).equals(bomb)).toBe(true);
+    const peakAfter = rssMiB(pid, 'VmHWM');
+    console.log(`gzip bomb: llmtap peak RSS ${peakBefore.toFixed(1)} -> ${peakAfter.toFixed(1)} MiB`);
+    // Decoding the whole GiB would need >1 GiB; the 32 MiB cap plus working buffers stays far below.
+    expect(peakAfter - peakBefore).toBeLessThan(96);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 30_000);
+});
+
+const open = (base: string, agent: Agent): Promise<{ res: IncomingMessage; done: Promise<string> }> =>
+  new Promise((resolve, reject) => {
+    const req = request(
+      `${base}/up/v1/chat/completions`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const done = new Promise<string>((settle) => {
+          res.on('end', () => settle(Buffer.concat(chunks).toString()));
+          res.on('error', () => settle('error'));
+        });
+        Object.defineProperty(res, 'received', { get: () => chunks.reduce((n, c) => n + c.length, 0) });
+        resolve({ res, done });
+      },
+    );
+    req.on('error', reject);
+    req.end(chatBody);
+  });
+
+const firstBytes = (res: IncomingMessage, count: number): Promise<boolean> =>
+  waitUntil(() => (res as IncomingMessage & { received: number }).received >= count, 10_000);
