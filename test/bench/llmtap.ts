@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitForHttp } from './net.ts';
+import { freePorts, waitForHttp } from './net.ts';
 import { type Started, start } from './procs.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -45,8 +45,7 @@ const cleanEnv = (): NodeJS.ProcessEnv => {
 };
 
 export const startLlmtap = async (name: string, options: LlmtapOptions): Promise<RunningLlmtap> => {
-  const port = await freePort();
-  const adminPort = await freePort();
+  const [port = 0, adminPort = 0] = await freePorts(2);
   const file = join(options.tmp, `${name}-${port}.yaml`);
   const yaml = [
     `listen: 127.0.0.1:${port}`,

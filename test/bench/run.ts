@@ -31,6 +31,14 @@ import { findWrk, runWrk } from './wrk.ts';
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const MAX_RERUNS = 3;
 const HEAP_PROBE = fileURLToPath(new URL('./heap-probe.ts', import.meta.url));
+/** An error for the report: its message and the first lines of any stderr it carries, bounded. */
+const brief = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, 8)
+    .join(' | ')
+    .slice(0, 800);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (text: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -154,7 +162,7 @@ const main = async (): Promise<number> => {
     try {
       targets.push(await startTarget(name, envFor(name)));
     } catch (error) {
-      problems.push(`${name} did not start: ${(error as Error).message.split('\n').slice(0, 6).join(' | ')}`);
+      problems.push(`${name} did not start: ${brief(error)}`);
     }
   }
   await sleep(2000);
@@ -181,7 +189,7 @@ const main = async (): Promise<number> => {
             (result.errors + result.badBodies > 0 ? ` ERRORS ${result.errors}+${result.badBodies}` : ''),
         );
       } catch (error) {
-        problems.push(`rep ${rep} ${cell.id} ${target.name}: ${(error as Error).message.split('\n')[0]}`);
+        problems.push(`rep ${rep} ${cell.id} ${target.name}: ${brief(error)}`);
       }
     }
   };
@@ -221,7 +229,7 @@ const main = async (): Promise<number> => {
         streams.push(await runStreams(target, upstream, upstreamPort, options.streams));
         await target.stop();
       } catch (error) {
-        problems.push(`streams ${name}: ${(error as Error).message.split('\n')[0]}`);
+        problems.push(`streams ${name}: ${brief(error)}`);
       }
     }
   }
@@ -246,7 +254,7 @@ const main = async (): Promise<number> => {
       soak = await runSoak(target, upstreamPort, options.soakCalls, `http://127.0.0.1:${probePort}/`);
       await target.stop();
     } catch (error) {
-      problems.push(`soak: ${(error as Error).message.split('\n')[0]}`);
+      problems.push(`soak: ${brief(error)}`);
     }
   }
 
