@@ -185,7 +185,11 @@ export const decide = (pod: PodLike, namespace: string | undefined, options: Inj
   }
   const volumes = options.template.volumes
     .filter((v) => config !== null || v.name !== options.template.configVolumeName)
-    .map((v) => (v.name === options.template.configVolumeName ? { ...v, configMap: { name: config } } : v));
+    .map((v) =>
+      v.name === options.template.configVolumeName
+        ? { ...v, configMap: { ...(v.configMap as Record<string, unknown>), name: config } }
+        : v,
+    );
   const existingVolumes = new Set((spec.volumes ?? []).map((v) => v.name));
   if (volumes.some((v) => existingVolumes.has(v.name))) return { inject: false, reason: 'name-conflict' };
 
