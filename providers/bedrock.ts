@@ -11,14 +11,14 @@ import type {
   OutputSignal,
   ParsedRequest,
   ParsedResponse,
-  ParseOptions,
   ProviderAdapter,
   ResponseHead,
   ResponseParser,
 } from '../src/adapter.ts';
 import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
-import type { CapturedContent, RequestFacts, RequestParams } from '../src/record.ts';
+import type { RequestFacts } from '../src/record.ts';
 import { AnthropicEvents, anthropicInput, anthropicParts } from './anthropic.ts';
+import { converseInput, converseParams, converseParts, readConverseUsage } from './bedrock-converse.ts';
 import {
   chunkBytes,
   decodeBase64Utf8,
@@ -27,32 +27,8 @@ import {
   readInvocationMetrics,
   readUsageHeaders,
 } from './bedrock-invoke.ts';
-import {
-  API,
-  apiOf,
-  arr,
-  count,
-  decodeSegment,
-  definedOnly,
-  type Json,
-  nonEmptyMember,
-  num,
-  obj,
-  stopSequences,
-  str,
-  sumKnown,
-  trimPath,
-  type WithApi,
-} from './common.ts';
-import {
-  ContentBudget,
-  captured,
-  jsonText,
-  type Message,
-  type Part,
-  responseBudget,
-  StreamedText,
-} from './content.ts';
+import { API, apiOf, decodeSegment, nonEmptyMember, obj, str, trimPath, type WithApi } from './common.ts';
+import { type ContentBudget, captured, type Message, responseBudget, StreamedText } from './content.ts';
 import { awsErrorType, ResponseState } from './state.ts';
 
 type BedrockApi = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
@@ -63,75 +39,6 @@ const route = (path: string): [string, BedrockApi] | undefined => {
   const match = PATH.exec(trimPath(path));
   if (match?.[1] === undefined || match[2] === undefined) return undefined;
   return [decodeSegment(match[1]), match[2] as BedrockApi];
-};
-
-const converseParams = (body: Json): RequestParams => {
-  const config = obj(body.inferenceConfig) ?? {};
-  return definedOnly<RequestParams>({
-    temperature: num(config.temperature),
-    topP: num(config.topP),
-    maxTokens: count(config.maxTokens),
-    stopSequences: stopSequences(config.stopSequences),
-  });
-};
-
-const converseParts = (budget: ContentBudget, content: unknown): Part[] => {
-  const parts: Part[] = [];
-  for (const item of arr(content) ?? []) {
-    const block = obj(item);
-    if (block === undefined) continue;
-    const toolUse = obj(block.toolUse);
-    const toolResult = obj(block.toolResult);
-    const reasoning = obj(obj(block.reasoningContent)?.reasoningText);
-    if (typeof block.text === 'string') parts.push({ type: 'text', content: budget.take(block.text) });
-    else if (toolUse !== undefined) {
-      parts.push(
-        definedOnly<Part>({
-          type: 'tool_call',
-          id: str(toolUse.toolUseId),
-          name: str(toolUse.name),
-          arguments: jsonText(budget, toolUse.input),
-        }),
-      );
-    } else if (toolResult !== undefined) {
-      parts.push(
-        definedOnly<Part>({
-          type: 'tool_call_response',
-          id: str(toolResult.toolUseId),
-          response: jsonText(budget, toolResult.content),
-        }),
-      );
-    } else if (typeof reasoning?.text === 'string') {
-      parts.push({ type: 'reasoning', content: budget.take(reasoning.text) });
-    } else if (block.image !== undefined || block.document !== undefined) {
-      parts.push({ type: 'blob', modality: block.image !== undefined ? 'image' : 'document' });
-    }
-  }
-  return parts;
-};
-
-const converseInput = (body: Json, options: ParseOptions): CapturedContent => {
-  const budget = new ContentBudget(options.maxCapturedChars);
-  const messages: Message[] = [];
-  for (const item of arr(body.messages) ?? []) {
-    const message = obj(item);
-    if (message !== undefined) {
-      messages.push({ role: str(message.role) ?? 'user', parts: converseParts(budget, message.content) });
-    }
-  }
-  return captured(budget, {
-    inputMessages: messages,
-    systemInstructions: converseParts(budget, body.system),
-  });
-};
-
-const readConverseUsage = (state: ResponseState, usage: Json): void => {
-  const cacheRead = count(usage.cacheReadInputTokens);
-  const cacheWrite = count(usage.cacheWriteInputTokens);
-  state.inputTokens = sumKnown(count(usage.inputTokens), cacheRead, cacheWrite);
-  state.outputTokens = count(usage.outputTokens);
-  state.cacheReadInputTokens = cacheRead;
-  state.cacheCreationInputTokens = cacheWrite;
 };
 
 /** Chunk payload members that carry generated text or tool input, across the model families. */
