@@ -2,7 +2,7 @@
  * The `nginx` anchor (the near-physical limit), used when the binary is installed: one worker,
  * `proxy_buffering off`, keep-alive upstream, everything under a temporary directory.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitForHttp } from './net.ts';
@@ -21,13 +21,9 @@ export const findNginx = (): string | undefined => {
 };
 
 export const nginxVersion = (binary: string): string => {
-  try {
-    // nginx prints its version on stderr.
-    return execFileSync(binary, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch (error) {
-    const stderr = (error as { stderr?: unknown }).stderr;
-    return typeof stderr === 'string' ? stderr.trim() : 'nginx';
-  }
+  // nginx prints its version on stderr and exits 0.
+  const run = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  return `${run.stderr ?? ''}${run.stdout ?? ''}`.trim().replace(/^nginx version:\s*/, '') || 'nginx';
 };
 
 const config = (dir: string, port: number, upstreamPort: number, prefix: string): string => `
