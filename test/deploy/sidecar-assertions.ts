@@ -73,7 +73,11 @@ export const assertSidecarContainer = (c: Container, spec: PodSpec): void => {
   expect(envValue(c, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE')).toBe('delta');
   expect(c.resources?.requests?.cpu).toBeDefined();
   expect(c.resources?.requests?.memory).toBeDefined();
-  expect(c.resources?.limits?.memory).toBeDefined();
+  // V8's heap cap must sit well below the memory limit: bodies, sockets and code live outside the heap.
+  const heapMb = Number(/--max-old-space-size=(\d+)/.exec(envValue(c, 'NODE_OPTIONS') ?? '')?.[1]);
+  const limitMi = Number(/^(\d+)Mi$/.exec(c.resources?.limits?.memory ?? '')?.[1]);
+  expect(heapMb).toBeGreaterThan(0);
+  expect(limitMi).toBeGreaterThanOrEqual(2 * heapMb);
   const podinfoDir = envValue(c, 'LLMTAP_PODINFO_DIR');
   const podinfoMount = c.volumeMounts?.find((m) => m.mountPath === podinfoDir);
   expect(podinfoMount?.readOnly).toBe(true);
