@@ -115,24 +115,31 @@ class UndecodableDecoder implements ContentDecoder {
   abort(): void {}
 }
 
+/**
+ * Output buffer per decompressor. Node's default (16 KiB) is held for as long as a stream is open; SSE
+ * events are far smaller, so 4 KiB keeps an open compressed stream's footprint down at no cost.
+ */
+const CHUNK_BYTES = 4 * 1024;
+
 const createStream = (codec: Exclude<Codec, 'identity'>, firstBytes: Uint8Array): Transform => {
   switch (codec) {
     case 'gzip':
-      return zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      return zlib.createGunzip({ chunkSize: CHUNK_BYTES, finishFlush: zlib.constants.Z_SYNC_FLUSH });
     case 'deflate': {
       // RFC 9110 says zlib-wrapped; some servers send raw deflate. A zlib header is CM=8 and a multiple of 31.
       const cmf = firstBytes[0] ?? 0;
       const flg = firstBytes[1] ?? 0;
       const wrapped = (cmf & 0x0f) === 8 && ((cmf << 8) | flg) % 31 === 0;
-      const options = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+      const options = { chunkSize: CHUNK_BYTES, finishFlush: zlib.constants.Z_SYNC_FLUSH };
       return wrapped ? zlib.createInflate(options) : zlib.createInflateRaw(options);
     }
     case 'br':
       return zlib.createBrotliDecompress({
+        chunkSize: CHUNK_BYTES,
         finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
       });
     case 'zstd':
-      return zlib.createZstdDecompress({ finishFlush: zlib.constants.ZSTD_e_flush });
+      return zlib.createZstdDecompress({ chunkSize: CHUNK_BYTES, finishFlush: zlib.constants.ZSTD_e_flush });
   }
 };
 
