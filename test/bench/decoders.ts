@@ -6,14 +6,20 @@
  * `runCaptureTapBench` times the whole capture tap (decoding, framing, the real adapter's parser, record
  * assembly; a no-op observer) per recorded stream: the CPU the proxy spends per call and per event on capture.
  *
- *   npx node test/bench/decoders.ts        # prints both tables
+ * `runCaptureMemoryBench` measures the memory one open call holds mid-stream.
+ *
+ *   npx node test/bench/decoders.ts        # prints the three tables
  */
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import zlib from 'node:zlib';
 import { adapterById } from '../../providers/index.ts';
 import type { Framing } from '../../src/adapter.ts';
 import { createCaptureTapFactory } from '../../src/capture/capture-tap.ts';
 import { limitsSchema } from '../../src/config/schema.ts';
 import { createFrameDecoder } from '../../src/framing/index.ts';
+import type { CallTap } from '../../src/proxy/tap.ts';
 import { contextFor } from '../capture/drive-tap.ts';
 import { loadRecordedFixtures, type RecordedFixture, wireBody } from '../helpers/recorded.ts';
 
@@ -214,6 +220,73 @@ const tapCell = (
   };
 };
 
+/**
+ * Memory held per open call mid-stream (the capture tap with the real adapter, half the recorded OpenAI
+ * stream fed), plain and per content-encoding: heap + array buffers, and RSS (which includes the native
+ * decompressor windows). Averaged over many open taps after a forced GC.
+ */
+export const runCaptureMemoryBench = async (): Promise<Record<string, unknown>[]> => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const limits = limitsSchema.parse({});
+  const fixture = loadRecordedFixtures().find((f) => f.file === 'openai/chat_stream_include_usage.json');
+  const adapter = adapterById('openai');
+  if (fixture === undefined || adapter === undefined) return [];
+  const factory = createCaptureTapFactory({
+    adapterFor: () => adapter,
+    observer: { start: () => ({ finish: () => undefined }) },
+    limits,
+    parseOptions: { captureContent: false, maxCapturedChars: 0 },
+    onError: () => {},
+  });
+  const plain = wireBody(fixture);
+  const encoders: Record<string, (b: Buffer) => Buffer> = {
+    identity: (b) => b,
+    gzip: (b) => zlib.gzipSync(b),
+    br: (b) => zlib.brotliCompressSync(b),
+    zstd: (b) => zlib.zstdCompressSync(b),
+  };
+  const taps = 500;
+  const rows: Record<string, unknown>[] = [];
+  for (const [encoding, encode] of Object.entries(encoders)) {
+    const wire = encode(plain);
+    const half = wire.subarray(0, Math.floor(wire.length / 2));
+    const headers = {
+      ...fixture.response.headers,
+      ...(encoding === 'identity' ? {} : { 'content-encoding': encoding }),
+    };
+    const context = contextFor(fixture, adapter);
+    const request = Buffer.from(fixture.request.body ?? '');
+    gc();
+    const before = process.memoryUsage();
+    const open: CallTap[] = [];
+    for (let i = 0; i < taps; i++) {
+      const tap = factory.open(context);
+      if (tap === undefined) continue;
+      tap.requestBody(request);
+      tap.requestEnd();
+      tap.responseHead(200, headers, 1);
+      for (let offset = 0; offset < half.length; offset += 256)
+        tap.responseBody(half.subarray(offset, offset + 256), 2);
+      open.push(tap);
+    }
+    // Let the decompressors drain what they were given.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gc();
+    const after = process.memoryUsage();
+    rows.push({
+      encoding,
+      openTaps: open.length,
+      heapBytesPerTap: Math.round(
+        (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / taps,
+      ),
+      rssBytesPerTap: Math.round((after.rss - before.rss) / taps),
+    });
+    await Promise.all(open.map((tap) => tap.end({ at: 3, complete: false, copyTruncated: false })));
+  }
+  return rows;
+};
+
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await runDecoderBench();
   console.table(
@@ -227,4 +300,5 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     })),
   );
   console.table(await runCaptureTapBench());
+  console.table(await runCaptureMemoryBench());
 }
