@@ -9,8 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { medianGetter, repGetter, spreadOf } from './aggregate.ts';
-import { type BudgetLine, evaluateRatios, line } from './budget.ts';
+import { spreadOf } from './aggregate.ts';
 import { buildForBench } from './build.ts';
 import { type CellContext, type CellResult, type CellSpec, runCell } from './cells.ts';
 import { CLI, llmtapExists, REPO } from './llmtap.ts';
@@ -20,11 +19,12 @@ import { CELLS, type Options, parseOptions } from './options.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { rssKb } from './proc-stats.ts';
 import { firstJsonLine, killAllNow, start, stopAll } from './procs.ts';
-import { budgetTable, eventCpuTable, latencyTable, streamsTable, throughputTable } from './report.ts';
-import { runSoak, SOAK_GROWTH, SOAK_HEAP_SLACK_MB, SOAK_SLACK_MB, type SoakResult } from './soak.ts';
+import { runSoak, type SoakResult } from './soak.ts';
 import { round } from './stats.ts';
 import { runStreams, type StreamsResult, upstreamQuiet } from './streams.ts';
+import { renderSummary } from './summary.ts';
 import { startTarget, type Target, type TargetEnv, type TargetName } from './targets.ts';
+import { budgetLines, type RunData } from './verdict.ts';
 import { type VerifyResult, verifyTarget } from './verify.ts';
 import { findWrk, runWrk } from './wrk.ts';
 
@@ -148,7 +148,6 @@ const main = async (): Promise<number> => {
   const envFor = (name: TargetName): TargetEnv => (name.startsWith('llmtap') ? llmtapEnv : env);
 
   const problems: string[] = [];
-  const budget: BudgetLine[] = [];
   const idle: Record<string, number> = {};
   const verify: VerifyResult[] = [];
   const results: CellResult[] = [];
@@ -221,8 +220,13 @@ const main = async (): Promise<number> => {
   await Promise.all(targets.map((t) => t.stop()));
 
   // Fresh processes: memory per open stream and cancellation.
+  // Quick mode needs the cancellation check on the Node proxies only; full mode adds the anchors' figures.
+  const streamTargets =
+    options.streams === 0
+      ? []
+      : names.filter((n) => !options.quick || n.startsWith('llmtap') || n === 'bare');
   if (options.streams > 0) {
-    for (const name of names) {
+    for (const name of streamTargets) {
       try {
         const target = await startTarget(name, envFor(name));
         log(`open streams: ${options.streams} through ${name}`);
@@ -258,234 +262,25 @@ const main = async (): Promise<number> => {
     }
   }
 
-  // ---- budget ----
-  const median = medianGetter(results);
-  const reps = [...new Set(results.map((r) => r.rep))].map((rep) => repGetter(results, rep));
-  budget.push(...evaluateRatios(median, reps, options.quick));
-  const q = options.quick;
-  const llmtapStreams = streams.find((s) => s.target === 'llmtap');
-  budget.push(
-    line(
-      'T8',
-      `RSS per open stream (${options.streams} streams), llmtap`,
-      '≤ 60 KB',
-      llmtapStreams === undefined ? 'n/a' : `${llmtapStreams.kbPerStream.toFixed(1)} KB`,
-      llmtapStreams === undefined ? undefined : llmtapStreams.kbPerStream <= 60,
-      false,
-      q,
-    ),
-  );
-  const idleLlmtap = idle.llmtap;
-  budget.push(
-    line(
-      'T9',
-      'idle RSS, llmtap with OTel SDK',
-      '≤ 80 MB',
-      idleLlmtap === undefined ? 'n/a' : `${idleLlmtap.toFixed(1)} MB`,
-      idleLlmtap === undefined ? undefined : idleLlmtap <= 80,
-      false,
-      q,
-    ),
-  );
-  const peak = Math.max(0, ...results.filter((r) => r.target === 'llmtap').map((r) => r.rssPeakMb));
-  budget.push(
-    line(
-      'T10',
-      'peak RSS under load, llmtap',
-      '≤ 256 MB',
-      peak === 0 ? 'n/a' : `${peak.toFixed(0)} MB`,
-      peak === 0 ? undefined : peak <= 256,
-      false,
-      q,
-    ),
-  );
-  const repsRss = rssAfterRep.llmtap ?? [];
-  const growth =
-    repsRss.length >= 2 ? ((repsRss.at(-1) ?? 0) - (repsRss[0] ?? 0)) / (repsRss[0] ?? 1) : undefined;
-  budget.push(
-    line(
-      'T10',
-      'RSS growth rep 1 → last rep, llmtap',
-      '≤ 10%',
-      growth === undefined
-        ? 'n/a (1 rep)'
-        : `${(growth * 100).toFixed(1)}% (${repsRss.map((v) => v.toFixed(0)).join(' → ')} MB)`,
-      growth === undefined ? undefined : growth <= 0.1,
-      false,
-      q,
-    ),
-  );
-  const leaked = streams.filter((s) => s.leaked !== 0 && s.target !== 'direct');
-  budget.push(
-    line(
-      'T11',
-      `upstream streams left open 1 s after ${options.streams} clients left`,
-      '0',
-      streams.length === 0 ? 'n/a' : streams.map((s) => `${s.target} ${s.leaked}`).join(', '),
-      streams.length === 0 ? undefined : leaked.length === 0,
-      true,
-      q,
-    ),
-  );
-  const errorCells = results.filter((r) => r.errors + r.badBodies > 0);
-  const verifyProblems = verify.filter((v) => v.problems.length > 0);
-  budget.push(
-    line(
-      'T12',
-      'errors and non-identical bodies under load',
-      '0',
-      errorCells.length === 0
-        ? '0'
-        : errorCells.map((r) => `${r.target} ${r.cell}: ${r.errors} err, ${r.badBodies} bad`).join('; '),
-      errorCells.length === 0,
-      true,
-      q,
-    ),
-  );
-  budget.push(
-    line(
-      'T12',
-      'bodies byte-identical to direct (before and after load)',
-      'all',
-      verifyProblems.length === 0
-        ? `${verify.reduce((n, v) => n + v.checked, 0)} checked`
-        : verifyProblems.map((v) => `${v.target}: ${v.problems.join(', ')}`).join('; '),
-      verifyProblems.length === 0,
-      true,
-      q,
-    ),
-  );
-  if (soak !== undefined) {
-    const s = soak;
-    budget.push(
-      line(
-        'soak',
-        `${s.calls} mixed calls through ${s.target}: errors, bodies, leaks`,
-        '0',
-        `${s.errors} err, ${s.badBodies} bad, ${s.leaked} left open`,
-        s.errors + s.badBodies === 0 && s.leaked === 0 && s.calls >= options.soakCalls,
-        true,
-        q,
-      ),
-    );
-    budget.push(
-      line(
-        'soak',
-        'live heap (after full GC) growth over the second half',
-        `≤ ${SOAK_HEAP_SLACK_MB} MB`,
-        s.heapGrowthMb === undefined
-          ? 'n/a (no heap probe)'
-          : `${s.heapGrowthMb >= 0 ? '+' : ''}${s.heapGrowthMb.toFixed(2)} MB (${s.phases.map((p) => p.heapUsedMb?.toFixed(1) ?? '?').join(' → ')} MB)`,
-        s.heapGrowthMb === undefined ? undefined : s.heapGrowthMb <= SOAK_HEAP_SLACK_MB,
-        false,
-        q,
-      ),
-    );
-    budget.push(
-      line(
-        'soak',
-        'RSS growth over the second half',
-        `≤ ${SOAK_GROWTH * 100}% + ${SOAK_SLACK_MB} MB`,
-        `${s.growthMb >= 0 ? '+' : ''}${s.growthMb.toFixed(1)} MB (bound ${s.boundMb.toFixed(1)}; ${s.phases.map((p) => p.rssMb.toFixed(0)).join(' → ')} MB)`,
-        s.growthMb <= s.boundMb,
-        false,
-        q,
-      ),
-    );
-  }
   const telemetry = sink.counts();
-  if (names.includes('llmtap')) {
-    const exports = Object.values(telemetry).reduce((n, c) => n + c.requests, 0);
-    budget.push(
-      line(
-        'tel',
-        'OTLP exports received by the sink (telemetry on)',
-        '> 0',
-        `${exports} (${Object.keys(telemetry).join(', ') || 'none'})`,
-        exports > 0,
-        false,
-        q,
-      ),
-    );
-  }
-  budget.push(
-    line(
-      'run',
-      'bench ran without problems',
-      'none',
-      problems.length === 0 ? 'none' : `${problems.length} (see above)`,
-      problems.length === 0,
-      true,
-      q,
-    ),
-  );
-
-  // ---- output ----
-  const targetNames = targets.map((t) => t.name);
-  const noisy = cells
-    .filter((c) => c.kind === 'closed')
-    .flatMap((c) =>
-      targetNames.filter((t) => spreadOf(results, c.id, t, 'rps') > 0.15).map((t) => `${c.id}/${t}`),
-    );
-  const out: string[] = [];
-  out.push(`\n## llmtap bench (${mode}) — ${info.date}, commit ${info.commit}`);
-  out.push(
-    `${info.cpu}, ${info.cores} cores, Linux ${info.kernel}, Node ${info.node}, undici ${info.undici}, OTel SDK ${info.otelSdk}`,
-  );
-  out.push(
-    `load: ${info.loadgen}; nginx: ${info.nginx}; ${options.reps} rep(s) × ${options.durationMs / 1000} s cells, medians${options.reps > 1 ? ' (min…max in the budget)' : ''}`,
-  );
-  out.push(
-    `Node proxy flags: ${options.nodeFlags.join(' ') || '(none)'}; ${options.built ? 'compiled JS (as the image runs)' : 'TypeScript sources via type stripping (+~14 MB RSS per Node proxy; --built for compiled JS)'}; ratios are from this run only.`,
-  );
-  for (const note of notes) out.push(`note: ${note}`);
-  out.push(
-    `idle RSS MB: ${Object.entries(idle)
-      .map(([t, v]) => `${t} ${v.toFixed(1)}`)
-      .join(', ')}`,
-  );
-  out.push('\n### Throughput (closed loop)\n');
-  out.push(throughputTable(cells, targetNames, median));
-  out.push(
-    '\n### Latency added vs direct (open loop from scheduled send time; TTFT = first byte of a 5 ms-paced stream)\n',
-  );
-  out.push(latencyTable(cells, targetNames, median));
-  out.push('\n### CPU per relayed SSE event and peak RSS\n');
-  out.push(eventCpuTable(cells, targetNames, median));
-  if (streams.length > 0) {
-    out.push(`\n### ${options.streams} open idle streams on fresh processes, then all clients disconnect\n`);
-    out.push(streamsTable(streams));
-  }
-  if (soak !== undefined) {
-    out.push(
-      `\n### Soak: ${soak.calls} calls (${Object.entries(soak.counts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}) through ${soak.target}`,
-    );
-    out.push(
-      soak.phases
-        .map(
-          (p) =>
-            `${p.phase}: ${p.calls} calls in ${p.seconds.toFixed(1)} s, RSS ${p.rssMb.toFixed(1)} MB` +
-            (p.heapUsedMb === undefined ? '' : `, live heap ${p.heapUsedMb.toFixed(1)} MB`),
-        )
-        .join('; '),
-    );
-  }
-  if (rerun.length > 0) out.push(`\nrerun once (rep spread > 15%): ${rerun.map((c) => c.id).join(', ')}`);
-  if (noisy.length > 0) out.push(`noisy (rep spread > 15%, after any rerun): ${noisy.join(', ')}`);
-  // Latency cells load the box lightly; a busy machine there means other tenants, so their tails are suspect.
-  const crowded = cells
-    .filter((c) => c.kind !== 'closed')
-    .flatMap((c) => targetNames.map((t) => [c.id, t, median(c.id, t, 'busyPct')] as const))
-    .filter(([, , busy]) => busy !== undefined && busy > 50)
-    .map(([cell, t, busy]) => `${cell}/${t} ${busy?.toFixed(0)}%`);
-  if (crowded.length > 0)
-    out.push(`crowded latency cells (machine busy > 50%, other tenants): ${crowded.join(', ')}`);
-  out.push('\n### Budget\n');
-  out.push(budgetTable(budget));
-  for (const problem of problems) out.push(`problem: ${problem}`);
-  console.log(out.join('\n'));
+  const data: RunData = {
+    options,
+    names,
+    targets: targets.map((t) => t.name),
+    cells,
+    results,
+    idle,
+    rssAfterRep,
+    verify,
+    streams,
+    soak,
+    telemetry,
+    problems,
+    rerun,
+    streamTargets,
+  };
+  const budget = budgetLines(data);
+  console.log(renderSummary(data, budget, info, notes));
 
   const file = join(RESULTS, `bench-${mode}-${info.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(
