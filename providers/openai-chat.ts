@@ -5,35 +5,40 @@
  */
 import type { Frame, OutputSignal, ParsedResponse, ResponseHead, ResponseParser } from '../src/adapter.ts';
 import { parseJsonObject } from '../src/adapter.ts';
-import { arr, count, int, type Json, nonEmptyMember, obj, str } from './common.ts';
+import { arr, nonEmptyMember, obj, str } from './common.ts';
 import { type ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
 import type { OpenAiApi } from './openai-request.ts';
+import { ChatChunk, type Usage } from './openai-schemas.ts';
+import { read } from './schema.ts';
 import { codeLike, errorTypeOf, ResponseState } from './state.ts';
 
 /** Reads an OpenAI-style usage object; prompt/completion totals already include cached/reasoning tokens. */
-export const readOpenAiUsage = (state: ResponseState, usage: Json, api: OpenAiApi): void => {
+export const readOpenAiUsage = (state: ResponseState, usage: Usage, api: OpenAiApi): void => {
   if (api === 'images') {
     // gpt-image-* report `input_tokens`/`output_tokens`; DALL·E reports nothing.
-    state.inputTokens = count(usage.input_tokens) ?? state.inputTokens;
-    state.outputTokens = count(usage.output_tokens) ?? state.outputTokens;
+    state.inputTokens = usage.input_tokens ?? state.inputTokens;
+    state.outputTokens = usage.output_tokens ?? state.outputTokens;
     return;
   }
-  state.inputTokens = count(usage.prompt_tokens) ?? state.inputTokens;
+  state.inputTokens = usage.prompt_tokens ?? state.inputTokens;
   if (api === 'embeddings') return;
-  state.outputTokens = count(usage.completion_tokens) ?? state.outputTokens;
-  const prompt = obj(usage.prompt_tokens_details);
+  state.outputTokens = usage.completion_tokens ?? state.outputTokens;
+  const prompt = usage.prompt_tokens_details;
   // DeepSeek reports cache hits as `prompt_cache_hit_tokens` (older responses lack the details object).
   state.cacheReadInputTokens =
-    count(prompt?.cached_tokens) ?? count(usage.prompt_cache_hit_tokens) ?? state.cacheReadInputTokens;
-  state.cacheCreationInputTokens = count(prompt?.cache_write_tokens) ?? state.cacheCreationInputTokens;
+    prompt?.cached_tokens ?? usage.prompt_cache_hit_tokens ?? state.cacheReadInputTokens;
+  state.cacheCreationInputTokens = prompt?.cache_write_tokens ?? state.cacheCreationInputTokens;
   state.reasoningOutputTokens =
-    count(obj(usage.completion_tokens_details)?.reasoning_tokens) ?? state.reasoningOutputTokens;
+    usage.completion_tokens_details?.reasoning_tokens ?? state.reasoningOutputTokens;
 };
 
 /** A chunk or body reporting an error: `{"error":{…}}` (OpenRouter, OpenAI) or vLLM's `{"object":"error"}`. */
-const inlineErrorType = (value: Json): string | undefined | null => {
-  if (obj(value.error) !== undefined) return errorTypeOf(value);
-  if (value.object === 'error') return codeLike(value.type) ?? codeLike(value.code) ?? '_OTHER';
+const inlineErrorType = (chunk: ChatChunk, raw: unknown): string | undefined | null => {
+  if (obj(chunk.error) !== undefined) return errorTypeOf(raw);
+  if (chunk.object === 'error') {
+    const vllm = obj(raw);
+    return codeLike(vllm?.type) ?? codeLike(vllm?.code) ?? '_OTHER';
+  }
   return null;
 };
 
@@ -79,32 +84,32 @@ export class OpenAiJsonParser implements ResponseParser {
 
   push(frame: Frame, signal: OutputSignal): void {
     const state = this.#state;
-    const body = parseJsonObject(frame.text);
+    const raw = parseJsonObject(frame.text);
     if (state.httpError) {
       state.terminal = true;
-      state.httpErrorBody(body);
+      state.httpErrorBody(raw);
       return;
     }
+    const body = read(ChatChunk, raw);
     // A 200 body that is not a JSON object (a proxy's HTML page) is not a complete answer.
     if (body === undefined) return;
     state.terminal = true;
-    const errorType = inlineErrorType(body);
+    const errorType = inlineErrorType(body, raw);
     if (errorType !== null) {
       state.streamError(errorType);
       return;
     }
-    state.responseId = str(body.id);
-    state.responseModel = str(body.model);
-    const choices = arr(body.choices) ?? [];
-    choices.forEach((item, position) => {
-      const choice = obj(item);
-      state.finish.set(int(choice?.index) ?? position, str(choice?.finish_reason));
+    state.responseId = body.id;
+    state.responseModel = body.model;
+    const choices = body.choices ?? [];
+    choices.forEach((choice, position) => {
+      state.finish.set(choice?.index ?? position, choice?.finish_reason);
     });
-    const usage = obj(body.usage);
-    if (usage !== undefined) readOpenAiUsage(state, usage, this.#api);
-    if (choices.length > 0 || arr(body.data) !== undefined) signal.output();
-    if (this.#budget !== undefined && choices.length > 0)
-      this.#output = outputMessages(this.#budget, choices);
+    if (body.usage !== undefined) readOpenAiUsage(state, body.usage, this.#api);
+    if (choices.length > 0 || Array.isArray(body.data)) signal.output();
+    if (this.#budget !== undefined && choices.length > 0) {
+      this.#output = outputMessages(this.#budget, arr(raw?.choices) ?? []);
+    }
   }
 
   finish(): ParsedResponse {
@@ -162,27 +167,26 @@ export class OpenAiStreamParser implements ResponseParser {
     if (!needHead && this.#text === undefined && !MAY_CHANGE_FACTS.test(text)) {
       return;
     }
-    const chunk = parseJsonObject(text);
+    const raw = parseJsonObject(text);
+    const chunk = read(ChatChunk, raw);
     if (chunk === undefined) return;
     if (needHead) this.#headParses++;
-    const errorType = inlineErrorType(chunk);
+    const errorType = inlineErrorType(chunk, raw);
     if (errorType !== null) state.streamError(errorType);
-    state.responseId ??= str(chunk.id);
-    state.responseModel ??= str(chunk.model);
-    const choices = arr(chunk.choices);
-    if (choices !== undefined) {
-      for (let position = 0; position < choices.length; position++) {
-        const choice = obj(choices[position]);
-        if (choice === undefined) continue;
-        const index = int(choice.index) ?? position;
-        state.finish.set(index, str(choice.finish_reason));
-        if (this.#text !== undefined) {
-          const delta = this.#api === 'completions' ? choice.text : obj(choice.delta)?.content;
-          if (typeof delta === 'string') this.#text.add(index, delta);
-        }
+    state.responseId ??= chunk.id;
+    state.responseModel ??= chunk.model;
+    const choices = chunk.choices ?? [];
+    for (let position = 0; position < choices.length; position++) {
+      const choice = choices[position];
+      if (choice === undefined) continue;
+      const index = choice.index ?? position;
+      state.finish.set(index, choice.finish_reason);
+      if (this.#text !== undefined) {
+        const delta = this.#api === 'completions' ? choice.text : choice.delta?.content;
+        if (typeof delta === 'string') this.#text.add(index, delta);
       }
     }
-    const usage = obj(chunk.usage) ?? obj(obj(chunk.x_groq)?.usage);
+    const usage = chunk.usage ?? chunk.x_groq?.usage;
     if (usage !== undefined) readOpenAiUsage(state, usage, this.#api);
   }
 

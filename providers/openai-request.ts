@@ -2,21 +2,11 @@
  * OpenAI-dialect requests: which API a path is, and the request facts (model, stream, parameters) and
  * optional input content from its JSON body. Shared by every OpenAI-compatible vendor.
  */
+
+import type { z } from 'zod';
 import type { ParsedRequest, ParseOptions, RequestTarget } from '../src/adapter.ts';
 import type { Operation, RequestParams } from '../src/record.ts';
-import {
-  API,
-  arr,
-  count,
-  definedOnly,
-  type Json,
-  num,
-  obj,
-  stopSequences,
-  str,
-  trimPath,
-  type WithApi,
-} from './common.ts';
+import { API, arr, definedOnly, type Json, obj, str, trimPath, type WithApi } from './common.ts';
 import {
   ContentBudget,
   captured,
@@ -26,6 +16,8 @@ import {
   type Part,
   textPart,
 } from './content.ts';
+import { ChatRequest } from './openai-schemas.ts';
+import { read } from './schema.ts';
 
 export type OpenAiApi = 'chat' | 'completions' | 'embeddings' | 'responses' | 'images';
 
@@ -51,40 +43,38 @@ export const openAiApiFor = (target: RequestTarget): OpenAiApi | undefined => {
 
 export const operationOf = (api: OpenAiApi): Operation => OPERATION[api];
 
-const outputTypeOf = (format: unknown): string | undefined => {
-  const type = str(obj(format)?.type);
-  if (type === undefined) return undefined;
+const outputTypeOf = (type: string | undefined): string | undefined => {
   if (type === 'json_object' || type === 'json_schema') return 'json';
   return type === 'text' ? 'text' : undefined;
 };
 
-export const openAiParams = (api: OpenAiApi, body: Json): RequestParams => {
+type Request = NonNullable<z.infer<typeof ChatRequest>>;
+
+export const openAiParams = (api: OpenAiApi, body: Request): RequestParams => {
   if (api === 'embeddings') {
-    const format = str(body.encoding_format);
+    const format = body.encoding_format;
     return definedOnly<RequestParams>({ encodingFormats: format === undefined ? undefined : [format] });
   }
-  if (api === 'images') {
-    return definedOnly<RequestParams>({ choiceCount: count(body.n), outputType: 'image' });
-  }
+  if (api === 'images') return definedOnly<RequestParams>({ choiceCount: body.n, outputType: 'image' });
   if (api === 'responses') {
     return definedOnly<RequestParams>({
-      temperature: num(body.temperature),
-      topP: num(body.top_p),
-      maxTokens: count(body.max_output_tokens),
-      outputType: outputTypeOf(obj(body.text)?.format),
+      temperature: body.temperature,
+      topP: body.top_p,
+      maxTokens: body.max_output_tokens,
+      outputType: outputTypeOf(body.text?.format?.type),
     });
   }
   return definedOnly<RequestParams>({
-    temperature: num(body.temperature),
-    topP: num(body.top_p),
-    topK: num(body.top_k),
-    maxTokens: count(body.max_completion_tokens) ?? count(body.max_tokens),
-    seed: num(body.seed),
-    stopSequences: stopSequences(body.stop),
-    frequencyPenalty: num(body.frequency_penalty),
-    presencePenalty: num(body.presence_penalty),
-    choiceCount: count(body.n),
-    outputType: outputTypeOf(body.response_format),
+    temperature: body.temperature,
+    topP: body.top_p,
+    topK: body.top_k,
+    maxTokens: body.max_completion_tokens ?? body.max_tokens,
+    seed: body.seed,
+    stopSequences: body.stop,
+    frequencyPenalty: body.frequency_penalty,
+    presencePenalty: body.presence_penalty,
+    choiceCount: body.n,
+    outputType: outputTypeOf(body.response_format?.type),
   });
 };
 
@@ -197,15 +187,16 @@ export const parseOpenAiRequest = (
   options: ParseOptions,
   fallbackModel?: string,
 ): WithApi<ParsedRequest> => {
-  const body = obj(rawBody) ?? {};
+  const body = read(ChatRequest, rawBody) ?? {};
   const facts = {
     operation: OPERATION[api],
-    requestModel: str(body.model) ?? fallbackModel,
+    requestModel: body.model ?? fallbackModel,
     stream: body.stream === true,
     params: openAiParams(api, body),
     [API]: api,
   };
   if (!options.captureContent) return facts;
-  const content = inputContent(api, body, options);
+  // Content capture walks the raw messages (arbitrary, provider-defined parts) with total guards.
+  const content = inputContent(api, obj(rawBody) ?? {}, options);
   return content === undefined ? facts : { ...facts, content };
 };

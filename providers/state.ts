@@ -4,7 +4,8 @@
  */
 import type { ParsedResponse, ResponseHead } from '../src/adapter.ts';
 import { type CapturedContent, emptyUsage, type ProviderError, type Usage } from '../src/record.ts';
-import { FinishReasons, type Json, obj, str } from './common.ts';
+import { FinishReasons, str } from './common.ts';
+import { read, zAny, zFact, zObject } from './schema.ts';
 
 /** An `error.type` must look like a code (`rate_limit_error`, `NOT_FOUND`), not a sentence. */
 const CODE_LIKE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -23,16 +24,21 @@ const stringCode = (value: unknown): string | undefined =>
  * specific: `model_not_found`), then `type` (`invalid_request_error`), then a string `status` (Gemini
  * `NOT_FOUND`), then a numeric code. Covers OpenAI-dialect, Anthropic, Gemini, AWS and Cohere shapes.
  */
-export const errorTypeOf = (body: Json | undefined): string | undefined => {
+const ErrorBody = zObject({
+  error: zObject({ code: zAny, type: zAny, status: zAny }),
+  // AWS JSON errors: `{"__type":"com.amazon...#ValidationException","message":…}`.
+  __type: zFact,
+});
+
+export const errorTypeOf = (value: unknown): string | undefined => {
+  const body = read(ErrorBody, value);
   if (body === undefined) return undefined;
-  const inner = obj(body.error);
+  const inner = body.error;
   if (inner !== undefined) {
     return stringCode(inner.code) ?? codeLike(inner.type) ?? stringCode(inner.status) ?? codeLike(inner.code);
   }
-  // AWS JSON errors: `{"__type":"com.amazon...#ValidationException","message":…}`.
-  const awsType = str(body.__type);
-  if (awsType !== undefined) return codeLike(awsType.slice(awsType.lastIndexOf('#') + 1));
-  return undefined;
+  const awsType = body.__type;
+  return awsType === undefined ? undefined : codeLike(awsType.slice(awsType.lastIndexOf('#') + 1));
 };
 
 /** `x-amzn-errortype: ValidationException:http://internal.amazon.com/...` → `ValidationException`. */
@@ -62,7 +68,7 @@ export class ResponseState {
   }
 
   /** Refines the HTTP error's type from the error body (keeps the status when the body names none). */
-  httpErrorBody(body: Json | undefined, fallback?: string): void {
+  httpErrorBody(body: unknown, fallback?: string): void {
     const type = errorTypeOf(body) ?? fallback;
     if (type !== undefined) this.error = { type, midStream: false };
   }
