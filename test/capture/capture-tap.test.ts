@@ -505,3 +505,13 @@ describe('capture tap: large non-streaming bodies, real adapters', () => {
     expect(call).toMatchObject({ outcome: 'completed', truncated: false });
   });
 });
+
+describe('replay helper', () => {
+  it('keeps the recorded scheme and port in the server address (local Ollama over http)', async () => {
+    const fixture = loadRecordedFixtures().find((f) => f.file === 'ollama/chat_stream_ndjson.json');
+    const ollama = adapterById('ollama');
+    if (fixture === undefined || ollama === undefined) throw new Error('fixture or adapter missing');
+    const { call } = await replayFixture(fixture, ollama, 'whole');
+    expect(call).toMatchObject({ serverAddress: '127.0.0.1', serverPort: 11434 });
+  });
+});

@@ -71,12 +71,11 @@ const responseHeaders = (fixture: RecordedFixture): Record<string, string> => {
 };
 
 export const contextFor = (fixture: RecordedFixture, adapter: ProviderAdapter): CallContext => {
-  const upstreamUrl = new URL(`https://${fixture.request.host}${fixture.request.path}`);
-  const route: RouteConfig = {
-    prefix: `/${adapter.id}`,
-    provider: adapter.id,
-    upstream: `https://${fixture.request.host}`,
-  };
+  // Recorded against local servers too (Ollama, vLLM over http with a port).
+  const scheme = (fixture.request as { readonly scheme?: string }).scheme === 'http' ? 'http' : 'https';
+  const origin = `${scheme}://${fixture.request.host}`;
+  const upstreamUrl = new URL(`${origin}${fixture.request.path}`);
+  const route: RouteConfig = { prefix: `/${adapter.id}`, provider: adapter.id, upstream: origin };
   return {
     route,
     target: { method: fixture.request.method, path: upstreamUrl.pathname, query: upstreamUrl.searchParams },
