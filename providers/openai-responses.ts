@@ -5,17 +5,18 @@
  */
 import type { Frame, OutputSignal, ParsedResponse, ResponseHead, ResponseParser } from '../src/adapter.ts';
 import { parseJsonObject } from '../src/adapter.ts';
-import { arr, count, type Json, obj, str } from './common.ts';
+import { arr, obj, str } from './common.ts';
 import { type ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
+import { ResponseObject, ResponsesEvent } from './openai-schemas.ts';
+import { read } from './schema.ts';
 import { codeLike, errorTypeOf, ResponseState } from './state.ts';
 
-const readUsage = (state: ResponseState, usage: Json): void => {
-  state.inputTokens = count(usage.input_tokens);
-  state.outputTokens = count(usage.output_tokens);
-  const input = obj(usage.input_tokens_details);
-  state.cacheReadInputTokens = count(input?.cached_tokens);
-  state.cacheCreationInputTokens = count(input?.cache_write_tokens);
-  state.reasoningOutputTokens = count(obj(usage.output_tokens_details)?.reasoning_tokens);
+const readUsage = (state: ResponseState, usage: NonNullable<ResponseObject['usage']>): void => {
+  state.inputTokens = usage.input_tokens;
+  state.outputTokens = usage.output_tokens;
+  state.cacheReadInputTokens = usage.input_tokens_details?.cached_tokens;
+  state.cacheCreationInputTokens = usage.input_tokens_details?.cache_write_tokens;
+  state.reasoningOutputTokens = usage.output_tokens_details?.reasoning_tokens;
 };
 
 const outputMessages = (budget: ContentBudget, output: readonly unknown[], status: string): Message[] => {
@@ -76,15 +77,14 @@ export class ResponsesParser implements ResponseParser {
     this.#text = budget === undefined ? undefined : new StreamedText(budget);
   }
 
-  #readResponse(response: Json, terminal: boolean): void {
+  #readResponse(response: ResponseObject, terminal: boolean): void {
     const state = this.#state;
-    state.responseId ??= str(response.id);
-    state.responseModel ??= str(response.model);
+    state.responseId ??= response.id;
+    state.responseModel ??= response.model;
     if (!terminal) return;
     state.terminal = true;
-    const usage = obj(response.usage);
-    if (usage !== undefined) readUsage(state, usage);
-    const status = str(response.status);
+    if (response.usage !== undefined) readUsage(state, response.usage);
+    const status = response.status;
     if (status === 'failed') {
       state.streamError(errorTypeOf({ error: response.error }) ?? 'failed');
     }
@@ -96,14 +96,15 @@ export class ResponsesParser implements ResponseParser {
   push(frame: Frame, signal: OutputSignal): void {
     const state = this.#state;
     if (!this.#stream || state.httpError) {
-      const body = parseJsonObject(frame.text);
+      const raw = parseJsonObject(frame.text);
       if (state.httpError) {
         state.terminal = true;
-        state.httpErrorBody(body);
+        state.httpErrorBody(raw);
         return;
       }
+      const body = read(ResponseObject, raw);
       if (body === undefined) return;
-      if (arr(body.output) !== undefined) signal.output();
+      if (Array.isArray(body.output)) signal.output();
       this.#readResponse(body, true);
       return;
     }
@@ -119,14 +120,14 @@ export class ResponsesParser implements ResponseParser {
       return;
     }
     if (!LIFECYCLE.has(type)) return;
-    const event = parseJsonObject(frame.text);
+    const raw = parseJsonObject(frame.text);
+    const event = read(ResponsesEvent, raw);
     if (event === undefined) return;
     if (type === 'error') {
-      state.streamError(codeLike(event.code) ?? errorTypeOf(event) ?? 'error');
+      state.streamError(codeLike(event.code) ?? errorTypeOf(raw) ?? 'error');
       return;
     }
-    const response = obj(event.response);
-    if (response !== undefined) this.#readResponse(response, TERMINAL.has(type));
+    if (event.response !== undefined) this.#readResponse(event.response, TERMINAL.has(type));
   }
 
   finish(): ParsedResponse {
