@@ -22,7 +22,19 @@ export interface Logger {
 
 export interface LogSink {
   write(line: string): unknown;
+  /** Bytes accepted but not yet written out (streams); a sink without it is never considered backed up. */
+  readonly writableLength?: number;
+  /** Streams: `once('drain')` reports the dropped lines as soon as the reader catches up. */
+  once?(event: 'drain', listener: () => void): unknown;
 }
+
+/**
+ * The log queue's limit. stdout is asynchronous for pipes and sockets, so a log reader that stalls (a stuck
+ * container runtime, a paused `kubectl logs -f`) would otherwise make every request line pile up in memory. Past
+ * this many unwritten bytes lines are dropped and counted; a `log lines dropped` line reports them once the
+ * reader catches up.
+ */
+export const maxLogBufferBytes = 1024 * 1024;
 
 const replacer = (_key: string, value: unknown): unknown => {
   if (typeof value === 'string') return redactText(value);
@@ -31,11 +43,35 @@ const replacer = (_key: string, value: unknown): unknown => {
   return value;
 };
 
-export const createLogger = (level: LogLevel, sink: LogSink = process.stdout): Logger => {
+export const createLogger = (
+  level: LogLevel,
+  sink: LogSink = process.stdout,
+  maxBufferedBytes: number = maxLogBufferBytes,
+): Logger => {
   const threshold = levelRank[level];
   const lastWarn = new Map<string, { at: number; suppressed: number }>();
+  let dropped = 0;
+  const reportDropped = (): void => {
+    if (dropped === 0) return;
+    const count = dropped;
+    dropped = 0;
+    const note = {
+      level: 'warn',
+      time: new Date().toISOString(),
+      msg: 'log lines dropped',
+      count,
+      maxBufferedBytes,
+    };
+    sink.write(`${JSON.stringify(note)}\n`);
+  };
   const write = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void => {
     if (levelRank[lvl] < threshold) return;
+    if ((sink.writableLength ?? 0) > maxBufferedBytes) {
+      if (dropped === 0) sink.once?.('drain', reportDropped);
+      dropped += 1;
+      return;
+    }
+    reportDropped();
     const line = JSON.stringify({ level: lvl, time: new Date().toISOString(), msg, ...fields }, replacer);
     sink.write(`${line}\n`);
   };
