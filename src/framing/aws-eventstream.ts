@@ -129,9 +129,10 @@ export class AwsEventStreamDecoder implements FrameDecoder {
     }
   }
 
-  end(_clean: boolean): void {
-    // A partial message at the end cannot pass its CRC: nothing to emit either way.
-    if (this.#message.length > 0 || this.#skip > 0) this.#dropped += 1;
+  end(clean: boolean): void {
+    // A partial message at the end cannot pass its CRC: nothing to emit. It counts as dropped only when the
+    // body ended cleanly (malformed); when the body was cut, a partial last message is expected.
+    if (clean && (this.#message.length > 0 || this.#skip > 0)) this.#dropped += 1;
     this.#message.clear();
     this.#total = 0;
     this.#skip = 0;

@@ -108,9 +108,10 @@ export class JsonArrayDecoder implements FrameDecoder {
     }
   }
 
-  end(_clean: boolean): void {
-    // An element still open at the end is incomplete whether or not the body was cut: nothing to emit.
-    if (this.#phase === 'element') this.#dropped += 1;
+  end(clean: boolean): void {
+    // An element still open at the end is incomplete: nothing to emit. It is a dropped frame only when the
+    // body ended cleanly (so it was malformed); a cut body's last element being partial is no surprise.
+    if (this.#phase === 'element' && clean) this.#dropped += 1;
     this.#element.clear();
     this.#phase = 'done';
   }

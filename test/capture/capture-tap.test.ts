@@ -214,6 +214,8 @@ describe('capture tap: a streamed call', () => {
       transportError: 'UND_ERR_SOCKET',
     });
     expect(call?.outcome).toBe('incomplete');
+    // Cut by the transport, not by a capture limit: incomplete, but the copy itself is whole.
+    expect(call?.truncated).toBe(false);
     expect(call?.transportError).toBe('UND_ERR_SOCKET');
     expect(call?.response.usage.inputTokens).toBeUndefined();
     expect(call?.response.usage.outputTokens).toBeUndefined();

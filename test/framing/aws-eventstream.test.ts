@@ -131,11 +131,14 @@ describe('AWS eventstream decoder', () => {
     }
   });
 
-  it('counts a message cut by the end of the body', () => {
+  it('emits nothing for a message cut by the end of the body; counts it only if the body ended cleanly', () => {
     const body = Buffer.concat([event('a', '{}'), event('b', '{}')]);
-    const result = decodeChunks('aws-eventstream', [body.subarray(0, body.length - 3)], { clean: false });
-    expect(result.frames.map((f) => f.event)).toEqual(['a']);
-    expect(result.dropped).toBe(1);
+    const cut = decodeChunks('aws-eventstream', [body.subarray(0, body.length - 3)], { clean: false });
+    expect(cut.frames.map((f) => f.event)).toEqual(['a']);
+    expect(cut.dropped).toBe(0);
+    expect(
+      decodeChunks('aws-eventstream', [body.subarray(0, body.length - 3)], { clean: true }).dropped,
+    ).toBe(1);
   });
 
   const bodies = recordedBodies('aws-eventstream');

@@ -53,10 +53,11 @@ describe('JSON array decoder', () => {
     expect(result.dropped).toBe(1);
   });
 
-  it('counts an element cut by the end of the body and emits nothing for it', () => {
-    const result = decodeText('json-array', ['[{"a":1},{"b":'], { clean: false });
-    expect(plain(result.frames)).toEqual([{ text: '{"a":1}' }]);
-    expect(result.dropped).toBe(1);
+  it('emits nothing for an element cut by the end of the body; counts it only if the body ended cleanly', () => {
+    const cut = decodeText('json-array', ['[{"a":1},{"b":'], { clean: false });
+    expect(plain(cut.frames)).toEqual([{ text: '{"a":1}' }]);
+    expect(cut.dropped).toBe(0);
+    expect(decodeText('json-array', ['[{"a":1},{"b":'], { clean: true }).dropped).toBe(1);
   });
 
   it('drops and counts an element over maxFrameBytes and keeps bufferedBytes bounded', () => {
