@@ -17,17 +17,15 @@ import type {
 } from '../src/adapter.ts';
 import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
 import type { CapturedContent, Operation, RequestFacts, RequestParams } from '../src/record.ts';
+import { AnthropicBody, AnthropicEvent, AnthropicRequest, type AnthropicUsage } from './anthropic-schemas.ts';
 import {
   API,
   apiOf,
   arr,
   contentTypeIs,
-  count,
   definedOnly,
   type Json,
-  num,
   obj,
-  stopSequences,
   str,
   sumKnown,
   trimPath,
@@ -43,7 +41,8 @@ import {
   StreamedText,
   textPart,
 } from './content.ts';
-import { ResponseState } from './state.ts';
+import { read } from './schema.ts';
+import { codeLike, ResponseState } from './state.ts';
 
 const operationOf = (path: string): Operation | undefined => {
   const bare = trimPath(path);
@@ -53,14 +52,16 @@ const operationOf = (path: string): Operation | undefined => {
   return undefined;
 };
 
-export const anthropicParams = (body: Json): RequestParams =>
-  definedOnly<RequestParams>({
-    temperature: num(body.temperature),
-    topP: num(body.top_p),
-    topK: num(body.top_k),
-    maxTokens: count(body.max_tokens) ?? count(body.max_tokens_to_sample),
-    stopSequences: stopSequences(body.stop_sequences),
+export const anthropicParams = (rawBody: unknown): RequestParams => {
+  const body = read(AnthropicRequest, rawBody) ?? {};
+  return definedOnly<RequestParams>({
+    temperature: body.temperature,
+    topP: body.top_p,
+    topK: body.top_k,
+    maxTokens: body.max_tokens ?? body.max_tokens_to_sample,
+    stopSequences: body.stop_sequences,
   });
+};
 
 /** Anthropic content blocks → semconv parts. */
 export const anthropicParts = (budget: ContentBudget, content: unknown): Part[] => {
@@ -114,13 +115,16 @@ export const anthropicInput = (body: Json, options: ParseOptions): CapturedConte
 };
 
 /** Reads an Anthropic usage object; fields absent here leave earlier values (message_delta overrides). */
-export const readAnthropicUsage = (state: ResponseState, usage: Json, raw: AnthropicRawUsage): void => {
-  raw.input = count(usage.input_tokens) ?? raw.input;
-  raw.cacheRead = count(usage.cache_read_input_tokens) ?? raw.cacheRead;
-  raw.cacheCreation = count(usage.cache_creation_input_tokens) ?? raw.cacheCreation;
-  state.outputTokens = count(usage.output_tokens) ?? state.outputTokens;
-  state.reasoningOutputTokens =
-    count(obj(usage.output_tokens_details)?.thinking_tokens) ?? state.reasoningOutputTokens;
+export const readAnthropicUsage = (
+  state: ResponseState,
+  usage: AnthropicUsage,
+  raw: AnthropicRawUsage,
+): void => {
+  raw.input = usage.input_tokens ?? raw.input;
+  raw.cacheRead = usage.cache_read_input_tokens ?? raw.cacheRead;
+  raw.cacheCreation = usage.cache_creation_input_tokens ?? raw.cacheCreation;
+  state.outputTokens = usage.output_tokens ?? state.outputTokens;
+  state.reasoningOutputTokens = usage.output_tokens_details?.thinking_tokens ?? state.reasoningOutputTokens;
   state.inputTokens = sumKnown(raw.input, raw.cacheRead, raw.cacheCreation);
   state.cacheReadInputTokens = raw.cacheRead;
   state.cacheCreationInputTokens = raw.cacheCreation;
@@ -160,23 +164,20 @@ export class AnthropicEvents {
       return;
     }
     if (kind !== 'message_start' && kind !== 'message_delta' && kind !== 'error') return;
-    const event = parseJsonObject(text);
+    const event = read(AnthropicEvent, parseJsonObject(text));
     if (event === undefined) return;
     if (kind === 'error') {
-      state.streamError(str(obj(event.error)?.type) ?? 'error');
+      state.streamError(codeLike(event.error?.type) ?? 'error');
       return;
     }
     if (kind === 'message_start') {
-      const message = obj(event.message);
-      state.responseId ??= str(message?.id);
-      state.responseModel ??= str(message?.model);
-      const usage = obj(message?.usage);
-      if (usage !== undefined) readAnthropicUsage(state, usage, this.raw);
+      state.responseId ??= event.message?.id;
+      state.responseModel ??= event.message?.model;
+      if (event.message?.usage !== undefined) readAnthropicUsage(state, event.message.usage, this.raw);
       return;
     }
-    state.finish.replace(0, str(obj(event.delta)?.stop_reason));
-    const usage = obj(event.usage);
-    if (usage !== undefined) readAnthropicUsage(state, usage, this.raw);
+    state.finish.replace(0, event.delta?.stop_reason);
+    if (event.usage !== undefined) readAnthropicUsage(state, event.usage, this.raw);
   }
 }
 
@@ -191,30 +192,33 @@ const sniff = (text: string): string | undefined => {
 /** Reads a complete Messages / complete / count_tokens body. */
 export const readAnthropicBody = (
   state: ResponseState,
-  body: Json,
+  body: AnthropicBody,
   operation: Operation,
   budget: ContentBudget | undefined,
 ): Message[] | undefined => {
   state.terminal = true;
   if (body.type === 'error') {
-    state.streamError(str(obj(body.error)?.type) ?? 'error');
+    state.streamError(codeLike(body.error?.type) ?? 'error');
     return undefined;
   }
   // count_tokens only counts: reporting its input_tokens as usage would count tokens never consumed.
   if (operation === 'count_tokens') return undefined;
-  state.responseId = str(body.id);
-  state.responseModel = str(body.model);
-  state.finish.set(0, str(body.stop_reason));
-  const usage = obj(body.usage);
-  if (usage !== undefined) {
-    readAnthropicUsage(state, usage, { input: undefined, cacheRead: undefined, cacheCreation: undefined });
+  state.responseId = body.id;
+  state.responseModel = body.model;
+  state.finish.set(0, body.stop_reason);
+  if (body.usage !== undefined) {
+    readAnthropicUsage(state, body.usage, {
+      input: undefined,
+      cacheRead: undefined,
+      cacheCreation: undefined,
+    });
   }
   if (budget === undefined) return undefined;
   const parts =
     typeof body.completion === 'string'
       ? [textPart(budget, body.completion)]
       : anthropicParts(budget, body.content);
-  return [{ role: 'assistant', parts, finish_reason: str(body.stop_reason) ?? '' }];
+  return [{ role: 'assistant', parts, finish_reason: body.stop_reason ?? '' }];
 };
 
 /** The Messages parser: also used for Claude on Vertex AI (`:rawPredict` / `:streamRawPredict`). */
@@ -242,12 +246,13 @@ export class AnthropicParser implements ResponseParser {
       this.#events.push(frame.event, frame.text, signal);
       return;
     }
-    const body = parseJsonObject(frame.text);
+    const raw = parseJsonObject(frame.text);
     if (state.httpError) {
       state.terminal = true;
-      state.httpErrorBody(body);
+      state.httpErrorBody(raw);
       return;
     }
+    const body = read(AnthropicBody, raw);
     if (body === undefined) return;
     if (body.type !== 'error' && this.#operation !== 'count_tokens') signal.output();
     this.#output = readAnthropicBody(state, body, this.#operation, this.#budget);
@@ -273,16 +278,16 @@ export const anthropic = defineAdapter({
     return target.method.toUpperCase() === 'POST' ? operationOf(target.path) : undefined;
   },
   parseRequest(operation, _target, rawBody, options): WithApi<ParsedRequest> {
-    const body = obj(rawBody) ?? {};
+    const body = read(AnthropicRequest, rawBody) ?? {};
     const facts = {
       operation,
-      requestModel: str(body.model),
+      requestModel: body.model,
       stream: body.stream === true && operation !== 'count_tokens',
-      params: operation === 'count_tokens' ? {} : anthropicParams(body),
+      params: operation === 'count_tokens' ? {} : anthropicParams(rawBody),
       [API]: operation,
     };
     return options.captureContent && operation !== 'count_tokens'
-      ? { ...facts, content: anthropicInput(body, options) }
+      ? { ...facts, content: anthropicInput(obj(rawBody) ?? {}, options) }
       : facts;
   },
   framing: anthropicFraming,
