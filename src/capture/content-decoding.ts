@@ -220,7 +220,7 @@ class ZlibDecoder implements ContentDecoder {
     stream.on('error', (error: unknown) => {
       if (this.#truncated || this.#failed || this.#aborted) return;
       this.#failed = true;
-      this.#onError(new CaptureError('CONTENT_DECODING_FAILED', `${this.#codec} decoding failed`, error));
+      this.#report(new CaptureError('CONTENT_DECODING_FAILED', `${this.#codec} decoding failed`, error));
     });
   }
 
@@ -242,7 +242,16 @@ class ZlibDecoder implements ContentDecoder {
     } catch (error) {
       this.#failed = true;
       this.#stream?.destroy();
+      this.#report(error);
+    }
+  }
+
+  /** Stream events run outside any caller's try/catch: the error sink must not be able to throw out of one. */
+  #report(error: unknown): void {
+    try {
       this.#onError(error);
+    } catch {
+      // Nothing left to tell.
     }
   }
 }
@@ -259,7 +268,10 @@ export const createContentDecoder = (
   if (codec === 'identity') return new IdentityDecoder(options);
   if (codec === undefined) {
     options.onError(
-      new CaptureError('UNSUPPORTED_CONTENT_ENCODING', `cannot decode content-encoding ${contentEncoding}`),
+      new CaptureError(
+        'UNSUPPORTED_CONTENT_ENCODING',
+        `cannot decode content-encoding ${String(contentEncoding).slice(0, 40)}`,
+      ),
     );
     return new UndecodableDecoder();
   }
