@@ -87,6 +87,21 @@ describe('kustomize renders', () => {
     }
   });
 
+  it('the example Secrets in deploy/ validate too, and hold no real-looking token', () => {
+    const examples = [
+      'deploy/components/llmtap-sidecar/otlp-secret.example.yaml',
+      'deploy/collector/vendor-secret.example.yaml',
+    ];
+    for (const path of examples) {
+      const doc = parseYaml(readFileSync(join(repoRoot, path), 'utf8')) as K8sObject & {
+        stringData: Record<string, string>;
+      };
+      expect(() => validateObject(doc), path).not.toThrow();
+      expect(unknownFields(doc), path).toEqual([]);
+      expect(Object.values(doc.stringData).join(' '), path).toMatch(/replace-me/);
+    }
+  });
+
   it('the unknown-field check catches typos the schema validation lets through', () => {
     const deployment = structuredClone(
       kustomize('deploy/base').find((d) => d.kind === 'Deployment'),
