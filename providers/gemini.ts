@@ -24,16 +24,12 @@ import {
   apiOf,
   arr,
   contentTypeIs,
-  count,
   decodeSegment,
   definedOnly,
-  int,
   type Json,
   memberObject,
   nonEmptyMember,
-  num,
   obj,
-  stopSequences,
   str,
   trimPath,
   type WithApi,
@@ -47,7 +43,9 @@ import {
   responseBudget,
   StreamedText,
 } from './content.ts';
-import { ResponseState } from './state.ts';
+import { GeminiChunk, GeminiRequest, UsageMetadata } from './gemini-schemas.ts';
+import { read } from './schema.ts';
+import { codeLike, ResponseState } from './state.ts';
 
 /** `…/models/{model}:{method}` (Gemini API, Vertex publisher models, tuned models). */
 const MODEL_METHOD = /\/(?:models|tunedModels)\/([^/:]+):([A-Za-z]+)$/;
@@ -65,19 +63,19 @@ const modelMethod = (target: RequestTarget): [string, string] | undefined => {
   return match?.[1] === undefined || match[2] === undefined ? undefined : [match[1], match[2]];
 };
 
-const params = (body: Json): RequestParams => {
-  const config = obj(body.generationConfig) ?? {};
-  const mime = str(config.responseMimeType);
+const params = (rawBody: unknown): RequestParams => {
+  const config = read(GeminiRequest, rawBody)?.generationConfig ?? {};
+  const mime = config.responseMimeType;
   return definedOnly<RequestParams>({
-    temperature: num(config.temperature),
-    topP: num(config.topP),
-    topK: num(config.topK),
-    maxTokens: count(config.maxOutputTokens),
-    seed: num(config.seed),
-    stopSequences: stopSequences(config.stopSequences),
-    frequencyPenalty: num(config.frequencyPenalty),
-    presencePenalty: num(config.presencePenalty),
-    choiceCount: count(config.candidateCount),
+    temperature: config.temperature,
+    topP: config.topP,
+    topK: config.topK,
+    maxTokens: config.maxOutputTokens,
+    seed: config.seed,
+    stopSequences: config.stopSequences,
+    frequencyPenalty: config.frequencyPenalty,
+    presencePenalty: config.presencePenalty,
+    choiceCount: config.candidateCount,
     outputType: mime === undefined ? undefined : mime.includes('json') ? 'json' : 'text',
   });
 };
@@ -154,14 +152,14 @@ class GeminiParser implements ResponseParser {
     this.#text = budget === undefined || !stream ? undefined : new StreamedText(budget);
   }
 
-  #usage(usage: Json): void {
+  #usage(usage: UsageMetadata): void {
     const state = this.#state;
     // Absent fields keep the previous chunk's value (early chunks may omit them).
-    this.#prompt = count(usage.promptTokenCount) ?? this.#prompt;
-    this.#toolPrompt = count(usage.toolUsePromptTokenCount) ?? this.#toolPrompt;
-    this.#candidates = count(usage.candidatesTokenCount) ?? this.#candidates;
-    this.#thoughts = count(usage.thoughtsTokenCount) ?? this.#thoughts;
-    state.cacheReadInputTokens = count(usage.cachedContentTokenCount) ?? state.cacheReadInputTokens;
+    this.#prompt = usage.promptTokenCount ?? this.#prompt;
+    this.#toolPrompt = usage.toolUsePromptTokenCount ?? this.#toolPrompt;
+    this.#candidates = usage.candidatesTokenCount ?? this.#candidates;
+    this.#thoughts = usage.thoughtsTokenCount ?? this.#thoughts;
+    state.cacheReadInputTokens = usage.cachedContentTokenCount ?? state.cacheReadInputTokens;
     state.inputTokens = this.#prompt === undefined ? undefined : this.#prompt + (this.#toolPrompt ?? 0);
     state.outputTokens =
       this.#candidates === undefined && this.#thoughts === undefined
@@ -188,24 +186,24 @@ class GeminiParser implements ResponseParser {
       MAY_END.test(text);
     if (!needed) {
       // Streams may repeat the growing usage on every chunk: read just that member, not the content.
-      const usage = memberObject(text, '"usageMetadata"');
+      const usage = read(UsageMetadata, memberObject(text, '"usageMetadata"'));
       if (usage !== undefined) this.#usage(usage);
       return;
     }
-    const chunk = parseJsonObject(text);
+    const chunk = read(GeminiChunk, parseJsonObject(text));
     if (chunk === undefined) return;
     if (!this.#stream) state.terminal = true;
-    if (obj(chunk.error) !== undefined) {
-      state.streamError(str(obj(chunk.error)?.status) ?? String(int(obj(chunk.error)?.code) ?? 'error'));
+    if (chunk.error !== undefined) {
+      state.streamError(codeLike(chunk.error.status) ?? codeLike(chunk.error.code) ?? 'error');
       return;
     }
-    state.responseId ??= str(chunk.responseId);
-    state.responseModel ??= str(chunk.modelVersion);
-    const candidates = arr(chunk.candidates) ?? [];
+    state.responseId ??= chunk.responseId;
+    state.responseModel ??= chunk.modelVersion;
+    const candidates = chunk.candidates ?? [];
     for (let position = 0; position < candidates.length; position++) {
-      const candidate = obj(candidates[position]);
-      const index = int(candidate?.index) ?? position;
-      const reason = str(candidate?.finishReason);
+      const candidate = candidates[position];
+      const index = candidate?.index ?? position;
+      const reason = candidate?.finishReason;
       state.finish.set(index, reason);
       if (reason !== undefined) state.terminal = true;
       if (this.#text !== undefined) {
@@ -215,21 +213,19 @@ class GeminiParser implements ResponseParser {
         }
       }
     }
-    const blocked = str(obj(chunk.promptFeedback)?.blockReason);
+    const blocked = chunk.promptFeedback?.blockReason;
     if (blocked !== undefined) {
       // A blocked prompt is a 200 with no candidates; its block reason is the only "finish" reported.
       state.finish.set(0, blocked);
       state.terminal = true;
     }
-    const usage = obj(chunk.usageMetadata);
-    if (usage !== undefined) this.#usage(usage);
+    if (chunk.usageMetadata !== undefined) this.#usage(chunk.usageMetadata);
     if (this.#budget !== undefined && !this.#stream) {
-      this.#output = candidates.map((item) => {
-        const candidate = obj(item);
+      this.#output = candidates.map((candidate) => {
         return {
           role: 'assistant',
           parts: geminiParts(this.#budget as ContentBudget, obj(candidate?.content)?.parts),
-          finish_reason: str(candidate?.finishReason) ?? '',
+          finish_reason: candidate?.finishReason ?? '',
         };
       });
     }
@@ -268,7 +264,7 @@ export const geminiApi = (id: string, providerName: string): ProviderAdapter =>
         operation,
         requestModel: model === undefined ? undefined : str(decodeSegment(model)),
         stream: method === 'streamGenerateContent',
-        params: operation === 'generate_content' ? params(body) : {},
+        params: operation === 'generate_content' ? params(rawBody) : {},
         [API]: target.query.get('alt') === 'sse' ? 'sse' : 'json',
       };
       return options.captureContent && operation === 'generate_content'

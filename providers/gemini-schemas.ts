@@ -1,0 +1,37 @@
+/** Gemini / Vertex AI GenerateContent wire shapes, leniently read. */
+import type { z } from 'zod';
+import { zAny, zCount, zFact, zIndex, zList, zNumber, zObject, zStops } from './schema.ts';
+
+export const GeminiRequest = zObject({
+  generationConfig: zObject({
+    temperature: zNumber,
+    topP: zNumber,
+    topK: zNumber,
+    maxOutputTokens: zCount,
+    seed: zNumber,
+    stopSequences: zStops,
+    frequencyPenalty: zNumber,
+    presencePenalty: zNumber,
+    candidateCount: zCount,
+    responseMimeType: zFact,
+  }),
+});
+
+/** Cumulative per chunk. `candidatesTokenCount` excludes thoughts (semconv output adds them). */
+export const UsageMetadata = zObject({
+  promptTokenCount: zCount,
+  toolUsePromptTokenCount: zCount,
+  candidatesTokenCount: zCount,
+  thoughtsTokenCount: zCount,
+  cachedContentTokenCount: zCount,
+});
+export type UsageMetadata = NonNullable<z.infer<typeof UsageMetadata>>;
+
+export const GeminiChunk = zObject({
+  responseId: zFact,
+  modelVersion: zFact,
+  candidates: zList(zObject({ index: zIndex, finishReason: zFact, content: zAny })),
+  promptFeedback: zObject({ blockReason: zFact }),
+  usageMetadata: UsageMetadata,
+  error: zObject({ status: zAny, code: zAny }),
+});
