@@ -37,6 +37,9 @@ export class ByteAccumulator {
       // Tiny pieces (a chunk split mid-line): a byte loop avoids allocating a subarray view per push.
       const buf = this.#buf;
       for (let i = 0, at = this.#len; i < add; i++, at++) buf[at] = src[start + i] ?? 0;
+    } else if (Buffer.isBuffer(src)) {
+      // Buffer#copy takes offsets: no subarray view to allocate.
+      src.copy(this.#buf, this.#len, start, end);
     } else {
       this.#buf.set(src.subarray(start, end), this.#len);
     }
