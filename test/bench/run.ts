@@ -18,11 +18,11 @@ import { findNginx, nginxVersion } from './nginx.ts';
 import { CELLS, type Options, parseOptions } from './options.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { rssKb } from './proc-stats.ts';
-import { firstJsonLine, killAllNow, start, stopAll } from './procs.ts';
+import { firstJsonLine, killAllNow, runNodeJson, start, stopAll } from './procs.ts';
 import { runSoak, type SoakResult } from './soak.ts';
 import { round } from './stats.ts';
 import { runStreams, type StreamsResult, upstreamQuiet } from './streams.ts';
-import { renderSummary } from './summary.ts';
+import { microTables, renderSummary } from './summary.ts';
 import { startTarget, type Target, type TargetEnv, type TargetName } from './targets.ts';
 import { budgetLines, type RunData } from './verdict.ts';
 import { type VerifyResult, verifyTarget } from './verify.ts';
@@ -262,6 +262,21 @@ const main = async (): Promise<number> => {
     }
   }
 
+  // In-process micro-benchmarks of the parsing layer (decoders.ts), full mode only, in a child process.
+  let micro: Record<string, unknown> = {};
+  if (!options.quick && options.cells === undefined) {
+    try {
+      log('micro-benchmarks (decoders.ts)');
+      micro = await runNodeJson<Record<string, unknown>>(
+        'micro',
+        fileURLToPath(new URL('./micro.ts', import.meta.url)),
+        {},
+        300_000,
+      );
+    } catch (error) {
+      notes.push(`micro-benchmarks failed: ${brief(error)}`);
+    }
+  }
   const telemetry = sink.counts();
   const data: RunData = {
     options,
@@ -281,11 +296,12 @@ const main = async (): Promise<number> => {
   };
   const budget = budgetLines(data);
   console.log(renderSummary(data, budget, info, notes));
+  console.log(microTables(micro));
 
   const file = join(RESULTS, `bench-${mode}-${info.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ meta: info, options, notes, idleRssMb: idle, rssAfterRepMb: rssAfterRep, verify, results, streams, soak, telemetry, budget, problems }, null, 2)}\n`,
+    `${JSON.stringify({ meta: info, options, notes, idleRssMb: idle, rssAfterRepMb: rssAfterRep, verify, results, streams, soak, telemetry, budget, problems, micro }, null, 2)}\n`,
   );
   log(`results written to ${file}`);
   await sink.close();

@@ -92,3 +92,28 @@ export const renderSummary = (
   for (const problem of problems) out.push(`problem: ${problem}`);
   return out.join('\n');
 };
+
+const cellText = (value: unknown): string =>
+  value === undefined || value === null
+    ? ''
+    : typeof value === 'object'
+      ? JSON.stringify(value)
+      : String(value);
+
+/** The parsing layer's micro-benchmark rows (whatever columns they carry), one table per function. */
+export const microTables = (micro: Readonly<Record<string, unknown>>): string => {
+  const parts: string[] = [];
+  for (const [name, rows] of Object.entries(micro)) {
+    if (!Array.isArray(rows) || rows.length === 0) {
+      parts.push(`\n### ${name}: ${cellText(rows)}`);
+      continue;
+    }
+    const records = rows as Record<string, unknown>[];
+    const columns = [...new Set(records.flatMap((row) => Object.keys(row)))];
+    parts.push(`\n### ${name} (in-process, test/bench/decoders.ts)\n`);
+    parts.push(`| ${columns.join(' | ')} |`);
+    parts.push(`|${columns.map(() => '---').join('|')}|`);
+    for (const row of records) parts.push(`| ${columns.map((c) => cellText(row[c])).join(' | ')} |`);
+  }
+  return parts.join('\n');
+};
