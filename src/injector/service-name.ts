@@ -5,6 +5,10 @@
  * container name. At admission a controller-made pod has only `generateName`, so the workload comes from
  * the owner reference: Deployment = ReplicaSet owner name minus `-<pod-template-hash>`. A Job's CronJob
  * cannot be told from the pod alone, so it is skipped (the Job name follows).
+ *
+ * One addition right after the annotation: an `OTEL_SERVICE_NAME` the app's first container sets literally.
+ * The app already names itself for its own telemetry, and llmtap's spans describe the app's calls, so
+ * both should carry the same name.
  */
 import type { PodLike } from './pod.ts';
 
@@ -23,8 +27,16 @@ export const serviceNameOf = (pod: PodLike): string | undefined => {
     replicaset !== undefined && hash !== undefined && hash !== '' && replicaset.endsWith(`-${hash}`)
       ? nonEmpty(replicaset.slice(0, -hash.length - 1))
       : undefined;
+  const appDeclared = pod.spec.containers
+    .flatMap((c) => c.env ?? [])
+    // `$(VAR)` refers to the app container's env and would not resolve the same way in llmtap's.
+    .find((e) => {
+      const value = (e as { value?: unknown }).value;
+      return e.name === 'OTEL_SERVICE_NAME' && typeof value === 'string' && !value.includes('$(');
+    }) as { value: string } | undefined;
   const candidates = [
     meta.annotations?.['resource.opentelemetry.io/service.name'],
+    appDeclared?.value,
     labels['app.kubernetes.io/instance'],
     labels['app.kubernetes.io/name'],
     deployment,

@@ -56,6 +56,18 @@ const bare = (): Json => ({
 describe('service name (semconv order)', () => {
   const pod = (meta: Json, containers = [{ name: 'c' }]): PodLike =>
     podSchema.parse({ metadata: meta, spec: { containers } });
+  it('prefers the annotation, then the name the app gives itself, over labels', () => {
+    const app = [{ name: 'c', env: [{ name: 'OTEL_SERVICE_NAME', value: 'checkout-api' }] }];
+    expect(serviceNameOf(pod({ labels: { 'app.kubernetes.io/name': 'nm' } }, app))).toBe('checkout-api');
+    expect(
+      serviceNameOf(pod({ annotations: { 'resource.opentelemetry.io/service.name': 'ann' } }, app)),
+    ).toBe('ann');
+    // A value from a ConfigMap or Secret is not known at admission.
+    const fromRef = [{ name: 'c', env: [{ name: 'OTEL_SERVICE_NAME', valueFrom: { configMapKeyRef: {} } }] }];
+    expect(serviceNameOf(pod({ labels: { 'app.kubernetes.io/name': 'nm' } }, fromRef))).toBe('nm');
+    const dependent = [{ name: 'c', env: [{ name: 'OTEL_SERVICE_NAME', value: 'web-$(POD_NAME)' }] }];
+    expect(serviceNameOf(pod({ labels: { 'app.kubernetes.io/name': 'nm' } }, dependent))).toBe('nm');
+  });
   it.each([
     [
       {
