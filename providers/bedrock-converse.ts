@@ -4,17 +4,19 @@
  */
 import type { ParseOptions } from '../src/adapter.ts';
 import type { CapturedContent, RequestParams } from '../src/record.ts';
-import { arr, count, definedOnly, type Json, num, obj, stopSequences, str, sumKnown } from './common.ts';
+import { ConverseRequest, type ConverseUsage } from './bedrock-schemas.ts';
+import { arr, definedOnly, type Json, obj, str, sumKnown } from './common.ts';
 import { ContentBudget, captured, jsonText, type Message, type Part } from './content.ts';
+import { read } from './schema.ts';
 import type { ResponseState } from './state.ts';
 
-export const converseParams = (body: Json): RequestParams => {
-  const config = obj(body.inferenceConfig) ?? {};
+export const converseParams = (rawBody: unknown): RequestParams => {
+  const config = read(ConverseRequest, rawBody)?.inferenceConfig ?? {};
   return definedOnly<RequestParams>({
-    temperature: num(config.temperature),
-    topP: num(config.topP),
-    maxTokens: count(config.maxTokens),
-    stopSequences: stopSequences(config.stopSequences),
+    temperature: config.temperature,
+    topP: config.topP,
+    maxTokens: config.maxTokens,
+    stopSequences: config.stopSequences,
   });
 };
 
@@ -68,11 +70,11 @@ export const converseInput = (body: Json, options: ParseOptions): CapturedConten
   });
 };
 
-export const readConverseUsage = (state: ResponseState, usage: Json): void => {
-  const cacheRead = count(usage.cacheReadInputTokens);
-  const cacheWrite = count(usage.cacheWriteInputTokens);
-  state.inputTokens = sumKnown(count(usage.inputTokens), cacheRead, cacheWrite);
-  state.outputTokens = count(usage.outputTokens);
+export const readConverseUsage = (state: ResponseState, usage: ConverseUsage): void => {
+  const cacheRead = usage.cacheReadInputTokens;
+  const cacheWrite = usage.cacheWriteInputTokens;
+  state.inputTokens = sumKnown(usage.inputTokens, cacheRead, cacheWrite);
+  state.outputTokens = usage.outputTokens;
   state.cacheReadInputTokens = cacheRead;
   state.cacheCreationInputTokens = cacheWrite;
 };

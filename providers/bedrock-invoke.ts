@@ -5,31 +5,23 @@
  * chunk of a stream. Bedrock's input count excludes cache reads/writes; semconv input includes them.
  */
 import type { RequestParams } from '../src/record.ts';
-import { arr, count, definedOnly, type Json, num, obj, stopSequences, str, sumKnown } from './common.ts';
+import { type InvocationMetrics, type InvokeBody, InvokeRequest } from './bedrock-schemas.ts';
+import { definedOnly, sumKnown } from './common.ts';
+import { read } from './schema.ts';
 import type { ResponseState } from './state.ts';
 
 /** The finish reason of one model-native body or stream chunk, whatever the family. */
-export const invokeFinishReason = (body: Json): string | undefined => {
-  const first = (list: unknown, key: string): string | undefined => {
-    for (const item of arr(list) ?? []) {
-      const value = obj(item)?.[key];
-      const reason = str(value) ?? str(obj(value)?.reason);
-      if (reason !== undefined) return reason;
-    }
-    return undefined;
-  };
-  return (
-    str(body.stop_reason) ?? // Anthropic, Llama, Mistral (chunk)
-    str(body.stopReason) ?? // Nova (non-stream)
-    str(obj(body.messageStop)?.stopReason) ?? // Nova (stream)
-    str(body.completionReason) ?? // Titan (stream)
-    first(body.results, 'completionReason') ?? // Titan
-    first(body.generations, 'finish_reason') ?? // Cohere
-    str(body.finish_reason) ?? // Cohere (stream end)
-    first(body.completions, 'finishReason') ?? // AI21
-    first(body.outputs, 'stop_reason') // Mistral
-  );
-};
+export const invokeFinishReason = (body: InvokeBody): string | undefined =>
+  body.stop_reason ?? // Anthropic, Llama, Mistral (chunk)
+  body.stopReason ?? // Nova (non-stream)
+  body.messageStop?.stopReason ?? // Nova (stream)
+  body.completionReason ?? // Titan (stream)
+  body.results?.find((result) => result?.completionReason !== undefined)?.completionReason ?? // Titan
+  body.generations?.find((generation) => generation?.finish_reason !== undefined)?.finish_reason ?? // Cohere
+  body.finish_reason ?? // Cohere (stream end)
+  body.completions?.find((completion) => completion?.finishReason?.reason !== undefined)?.finishReason
+    ?.reason ?? // AI21
+  body.outputs?.find((output) => output?.stop_reason !== undefined)?.stop_reason; // Mistral
 
 /** Usage from `x-amzn-bedrock-*` headers (InvokeModel). */
 export const readUsageHeaders = (state: ResponseState, headers: Readonly<Record<string, string>>): void => {
@@ -47,33 +39,32 @@ export const readUsageHeaders = (state: ResponseState, headers: Readonly<Record<
 };
 
 /** Usage from `amazon-bedrock-invocationMetrics` (InvokeModelWithResponseStream's last chunk). */
-export const readInvocationMetrics = (state: ResponseState, metrics: Json): void => {
-  const cacheRead = count(metrics.cacheReadInputTokenCount);
-  const cacheWrite = count(metrics.cacheWriteInputTokenCount);
-  state.inputTokens = sumKnown(count(metrics.inputTokenCount), cacheRead, cacheWrite);
-  state.outputTokens = count(metrics.outputTokenCount);
+export const readInvocationMetrics = (state: ResponseState, metrics: InvocationMetrics): void => {
+  const cacheRead = metrics.cacheReadInputTokenCount;
+  const cacheWrite = metrics.cacheWriteInputTokenCount;
+  state.inputTokens = sumKnown(metrics.inputTokenCount, cacheRead, cacheWrite);
+  state.outputTokens = metrics.outputTokenCount;
   state.cacheReadInputTokens = cacheRead;
   state.cacheCreationInputTokens = cacheWrite;
 };
 
 /** Request parameters across the model-native request shapes. */
-export const invokeParams = (body: Json): RequestParams => {
-  const titan = obj(body.textGenerationConfig) ?? {};
-  const nova = obj(body.inferenceConfig) ?? {};
+export const invokeParams = (rawBody: unknown): RequestParams => {
+  const body = read(InvokeRequest, rawBody) ?? {};
+  const titan = body.textGenerationConfig ?? {};
+  const nova = body.inferenceConfig ?? {};
   return definedOnly<RequestParams>({
-    temperature: num(body.temperature) ?? num(titan.temperature) ?? num(nova.temperature),
-    topP: num(body.top_p) ?? num(body.topP) ?? num(body.p) ?? num(titan.topP) ?? num(nova.top_p),
-    topK: num(body.top_k) ?? num(body.k) ?? num(nova.top_k),
+    temperature: body.temperature ?? titan.temperature ?? nova.temperature,
+    topP: body.top_p ?? body.topP ?? body.p ?? titan.topP ?? nova.top_p,
+    topK: body.top_k ?? body.k ?? nova.top_k,
     maxTokens:
-      count(body.max_tokens) ??
-      count(body.max_tokens_to_sample) ??
-      count(body.maxTokens) ??
-      count(body.max_gen_len) ??
-      count(titan.maxTokenCount) ??
-      count(nova.max_new_tokens),
-    stopSequences: stopSequences(
-      body.stop_sequences ?? body.stop ?? titan.stopSequences ?? nova.stopSequences,
-    ),
+      body.max_tokens ??
+      body.max_tokens_to_sample ??
+      body.maxTokens ??
+      body.max_gen_len ??
+      titan.maxTokenCount ??
+      nova.max_new_tokens,
+    stopSequences: body.stop_sequences ?? body.stop ?? titan.stopSequences ?? nova.stopSequences,
   });
 };
 

@@ -27,8 +27,10 @@ import {
   readInvocationMetrics,
   readUsageHeaders,
 } from './bedrock-invoke.ts';
+import { ConverseMessage, InvokeBody } from './bedrock-schemas.ts';
 import { API, apiOf, decodeSegment, nonEmptyMember, obj, str, trimPath, type WithApi } from './common.ts';
 import { type ContentBudget, captured, type Message, responseBudget, StreamedText } from './content.ts';
+import { read } from './schema.ts';
 import { awsErrorType, ResponseState } from './state.ts';
 
 type BedrockApi = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
@@ -86,20 +88,19 @@ class BedrockParser implements ResponseParser {
     if (type === 'contentBlockDelta') {
       signal.output();
       if (this.#text !== undefined) {
-        const delta = obj(parseJsonObject(frame.text)?.delta);
+        const delta = read(ConverseMessage, parseJsonObject(frame.text))?.delta;
         if (typeof delta?.text === 'string') this.#text.add(0, delta.text);
       }
       return;
     }
     if (type !== 'messageStop' && type !== 'metadata') return;
-    const event = parseJsonObject(frame.text);
+    const event = read(ConverseMessage, parseJsonObject(frame.text));
     if (event === undefined) return;
     if (type === 'messageStop') {
-      state.finish.set(0, str(event.stopReason));
+      state.finish.set(0, event.stopReason);
       return;
     }
-    const usage = obj(event.usage);
-    if (usage !== undefined) readConverseUsage(state, usage);
+    if (event.usage !== undefined) readConverseUsage(state, event.usage);
     state.terminal = true;
   }
 
@@ -122,21 +123,18 @@ class BedrockParser implements ResponseParser {
         text.includes('"metadata"');
       if (!relevant) return;
     }
-    const chunk = parseJsonObject(text);
+    const chunk = read(InvokeBody, parseJsonObject(text));
     if (chunk === undefined) return;
     if (!anthropicEvent) {
       state.finish.set(0, invokeFinishReason(chunk));
-      state.responseModel ??= str(chunk.model);
+      state.responseModel ??= chunk.model;
       if (this.#text !== undefined) {
         const piece =
-          chunk.outputText ??
-          chunk.generation ??
-          chunk.completion ??
-          obj(obj(chunk.contentBlockDelta)?.delta)?.text;
+          chunk.outputText ?? chunk.generation ?? chunk.completion ?? chunk.contentBlockDelta?.delta?.text;
         if (typeof piece === 'string') this.#text.add(0, piece);
       }
     }
-    const metrics = obj(chunk['amazon-bedrock-invocationMetrics']);
+    const metrics = chunk['amazon-bedrock-invocationMetrics'];
     if (metrics !== undefined) {
       readInvocationMetrics(state, metrics);
       state.terminal = true;
@@ -145,36 +143,37 @@ class BedrockParser implements ResponseParser {
 
   #body(text: string, signal: OutputSignal): void {
     const state = this.#state;
-    const body = parseJsonObject(text);
-    if (body === undefined) return;
+    const raw = parseJsonObject(text);
+    if (raw === undefined) return;
     state.terminal = true;
     signal.output();
     if (this.#api === 'converse') {
-      state.finish.set(0, str(body.stopReason));
-      const usage = obj(body.usage);
-      if (usage !== undefined) readConverseUsage(state, usage);
+      const body = read(ConverseMessage, raw) ?? {};
+      state.finish.set(0, body.stopReason);
+      if (body.usage !== undefined) readConverseUsage(state, body.usage);
       if (this.#budget !== undefined) {
         const message = obj(obj(body.output)?.message);
         this.#output = [
           {
             role: 'assistant',
             parts: converseParts(this.#budget, message?.content),
-            finish_reason: str(body.stopReason) ?? '',
+            finish_reason: body.stopReason ?? '',
           },
         ];
       }
       return;
     }
+    const body = read(InvokeBody, raw) ?? {};
     state.finish.set(0, invokeFinishReason(body));
     // Only Anthropic-format bodies name the model (`"model":"claude-3-…"`).
-    if (body.type === 'message' || body.type === 'completion') state.responseModel = str(body.model);
+    if (body.type === 'message' || body.type === 'completion') state.responseModel = body.model;
     readUsageHeaders(state, this.#head.headers);
     if (this.#budget !== undefined && body.type === 'message') {
       this.#output = [
         {
           role: 'assistant',
           parts: anthropicParts(this.#budget, body.content),
-          finish_reason: str(body.stop_reason) ?? '',
+          finish_reason: body.stop_reason ?? '',
         },
       ];
     }
