@@ -296,7 +296,17 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
             ok = res.write(chunk);
             bytesOut += chunk.length;
           } else {
-            const out = filter.push(chunk);
+            let out: Uint8Array;
+            try {
+              out = filter.push(chunk);
+            } catch (error) {
+              // Fail open: a broken filter must not cut the stream. From here on the client gets the upstream's
+              // bytes unfiltered (the usage members it did not ask for included); what the filter held back of
+              // the current event is lost, which is the smaller harm.
+              options.onTapError(error);
+              filter = undefined;
+              out = chunk;
+            }
             ok = out.length === 0 ? true : res.write(out);
             bytesOut += out.length;
           }
@@ -313,7 +323,12 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
         },
         onResponseEnd() {
           if (filter !== undefined) {
-            const tail = filter.flush();
+            let tail: Uint8Array = new Uint8Array(0);
+            try {
+              tail = filter.flush();
+            } catch (error) {
+              options.onTapError(error);
+            }
             if (tail.length > 0) {
               res.write(tail);
               bytesOut += tail.length;
@@ -348,14 +363,30 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
       );
     };
 
+    /** A bug on the way to dispatch: answer 502 rather than leave the client waiting for the idle timeout. */
+    const internalError = (error: unknown): void => {
+      logger.error('request could not be forwarded', { route: route.config.prefix, error });
+      answerError('LLMTAP_UPSTREAM_ERROR', 'llmtap failed to forward the request', 'LLMTAP_INTERNAL');
+    };
     if (!hasBody) {
       tap?.requestEnd();
-      send(null, undefined);
+      try {
+        send(null, undefined);
+      } catch (error) {
+        internalError(error);
+      }
       return;
     }
     const withBody = (body: Buffer | undefined): void => {
       if (body === undefined || clientGone) return;
-      const plan = injection === undefined ? undefined : planUsageInjection(body, injection);
+      let plan: ReturnType<typeof planUsageInjection>;
+      try {
+        plan = injection === undefined ? undefined : planUsageInjection(body, injection);
+      } catch (error) {
+        // The patch is adapter code: if it fails, the request goes as the client sent it.
+        options.onTapError(error);
+        plan = undefined;
+      }
       if (plan === undefined) {
         send(body, undefined);
         return;
@@ -370,18 +401,24 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
       // Chunked: small bodies are read whole first, so bad chunked encoding never starts an upstream request
       // (the parser answers 400); the body is then re-framed with a Content-Length.
       const cap = Math.max(bufferBodyBelow, injection === undefined ? 0 : limits.maxInjectBodyBytes);
-      readChunkedPrefix(req, cap).then((read) => {
-        if (read === undefined || clientGone) return;
-        if ('complete' in read) withBody(read.complete);
-        else send(prefixThenRest(read.prefix, req), undefined);
-      }, options.onTapError);
+      readChunkedPrefix(req, cap)
+        .then((read) => {
+          if (read === undefined || clientGone) return;
+          if ('complete' in read) withBody(read.complete);
+          else send(prefixThenRest(read.prefix, req), undefined);
+        })
+        .catch(internalError);
       return;
     }
     if (!bufferWhole) {
-      send(req, undefined);
+      try {
+        send(req, undefined);
+      } catch (error) {
+        internalError(error);
+      }
       return;
     }
-    readBody(req, declaredLength).then(withBody, options.onTapError);
+    readBody(req, declaredLength).then(withBody).catch(internalError);
   };
 };
 
