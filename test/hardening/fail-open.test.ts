@@ -234,3 +234,74 @@ describe('the tap guard (core): an observer that throws from every method', () =
     }
   });
 });
+
+describe('usage injection fails open (the one place llmtap alters bytes)', () => {
+  const noUsage = fixture('openai/chat_stream_no_usage.json');
+  let injectApp: TestLlmtap;
+  beforeAll(async () => {
+    injectApp = await startFullLlmtap({
+      routes: [{ prefix: '/inject', provider: 'openai', upstream: upstream.url, streamUsage: 'inject' }],
+    });
+  });
+  afterAll(async () => {
+    await injectApp.shutdown();
+  });
+
+  const serveNoUsage = (): void =>
+    upstream.setHandler(async (_req, res) => {
+      res.writeHead(200, replayHeaders(noUsage));
+      const body = wireBody(noUsage);
+      // Several writes, so the filter sees several chunks.
+      for (let at = 0; at < body.length; at += 64) {
+        res.write(body.subarray(at, at + 64));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      res.end();
+    });
+
+  const injectCall = () =>
+    rawRequest(`${injectApp.server.dataUrl}/inject${noUsage.request.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: noUsage.request.body ?? '{}',
+    });
+
+  it('the request patch throws: the request goes upstream unpatched and the answer is untouched', async () => {
+    serveNoUsage();
+    const injection = openai.streamUsage as NonNullable<ProviderAdapter['streamUsage']>;
+    vi.spyOn(injection, 'patchRequest').mockImplementation(() => {
+      throw new Error('patch exploded');
+    });
+    const before = upstream.completed.length;
+    const response = await injectCall();
+    expect(response.status).toBe(200);
+    expect(response.body.equals(wireBody(noUsage))).toBe(true);
+    expect(upstream.completed.length).toBe(before + 1);
+    expect(upstream.completed.at(-1)?.body.toString()).toBe(noUsage.request.body);
+  });
+
+  it('the response filter throws mid-stream: the stream is not cut; the rest passes unfiltered to a clean end', async () => {
+    serveNoUsage();
+    const injection = openai.streamUsage as NonNullable<ProviderAdapter['streamUsage']>;
+    const real = injection.createResponseFilter.bind(injection);
+    vi.spyOn(injection, 'createResponseFilter').mockImplementation(() => {
+      const inner = real();
+      let pushes = 0;
+      return {
+        push: (chunk: Uint8Array) => {
+          pushes += 1;
+          if (pushes === 3) throw new Error('filter exploded');
+          return inner.push(chunk);
+        },
+        flush: () => inner.flush(),
+      };
+    });
+    const response = await injectCall();
+    expect(response.status).toBe(200);
+    // Unfiltered from the failure on: the tail of the upstream's bytes arrives unchanged.
+    const wire = wireBody(noUsage);
+    expect(wire.subarray(wire.length - 64).equals(response.body.subarray(response.body.length - 64))).toBe(
+      true,
+    );
+  });
+});
