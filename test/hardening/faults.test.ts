@@ -464,3 +464,36 @@ describe('slow readers (whole product, tap engaged)', () => {
     expect(received).toBe(written);
   });
 });
+
+describe('per-route idle timeout on kept-alive connections', () => {
+  it("a short route's idle timeout does not carry over to the next request on the same connection", async () => {
+    const upstream = await startCountingUpstream(async (req, res) => {
+      // The default route answers after 800 ms: longer than the short route's idle timeout.
+      if (req.url?.startsWith('/slow') === true) await sleep(800);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    const app = await startFullLlmtap({
+      routes: [
+        { prefix: '/short', provider: 'openai-compatible', upstream: upstream.url, idleTimeoutMs: 300 },
+        { prefix: '/default', provider: 'openai-compatible', upstream: `${upstream.url}/slow` },
+      ],
+      timeouts: { idleMs: 60_000 },
+    });
+    cleanups.push(async () => {
+      await app.shutdown();
+      await upstream.close();
+    });
+    const port = portOf(app.server.dataUrl);
+    const host = `127.0.0.1:${port}`;
+    const answer = await rawExchange(
+      port,
+      [
+        `GET /short/v1/models HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+        `GET /default/v1/models HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ],
+      { gapMs: 100, timeoutMs: 4000 },
+    );
+    expect(answer.text.match(/HTTP\/1\.1 200/g)?.length).toBe(2);
+  });
+});
