@@ -3,6 +3,8 @@
  * `stream-end`), v1 generate, embed and rerank. Token counts are the billed units (semconv: report what
  * is billed; the larger `tokens` figures include Cohere's own preamble). Responses never name the model.
  */
+
+import type { z } from 'zod';
 import type {
   Frame,
   Framing,
@@ -16,18 +18,8 @@ import type {
 } from '../src/adapter.ts';
 import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
 import type { CapturedContent, Operation, RequestFacts, RequestParams } from '../src/record.ts';
-import {
-  arr,
-  contentTypeIs,
-  count,
-  definedOnly,
-  type Json,
-  num,
-  obj,
-  stopSequences,
-  str,
-  trimPath,
-} from './common.ts';
+import { type Billed, CohereBody, CohereEvent, CohereRequest } from './cohere-schemas.ts';
+import { arr, contentTypeIs, definedOnly, type Json, obj, str, trimPath } from './common.ts';
 import {
   ContentBudget,
   captured,
@@ -37,6 +29,7 @@ import {
   StreamedText,
   textPart,
 } from './content.ts';
+import { read } from './schema.ts';
 import { ResponseState } from './state.ts';
 
 const PATH = /\/v[12]\/(chat|generate|embed|rerank)$/;
@@ -47,25 +40,26 @@ const OPERATION: Readonly<Record<string, Operation>> = {
   rerank: 'rerank',
 };
 
-const params = (operation: Operation, body: Json): RequestParams => {
+const params = (operation: Operation, rawBody: unknown): RequestParams => {
+  const body = read(CohereRequest, rawBody) ?? {};
   if (operation === 'embeddings') {
-    const types = arr(body.embedding_types)?.filter((item): item is string => typeof item === 'string');
+    const types = body.embedding_types?.filter((item): item is string => item !== undefined);
     return definedOnly<RequestParams>({
       encodingFormats: types !== undefined && types.length > 0 ? types : undefined,
     });
   }
   if (operation === 'rerank') return {};
-  const format = str(obj(body.response_format)?.type);
+  const format = body.response_format?.type;
   return definedOnly<RequestParams>({
-    temperature: num(body.temperature),
-    topP: num(body.p),
-    topK: num(body.k),
-    maxTokens: count(body.max_tokens),
-    seed: num(body.seed),
-    stopSequences: stopSequences(body.stop_sequences),
-    frequencyPenalty: num(body.frequency_penalty),
-    presencePenalty: num(body.presence_penalty),
-    choiceCount: count(body.num_generations),
+    temperature: body.temperature,
+    topP: body.p,
+    topK: body.k,
+    maxTokens: body.max_tokens,
+    seed: body.seed,
+    stopSequences: body.stop_sequences,
+    frequencyPenalty: body.frequency_penalty,
+    presencePenalty: body.presence_penalty,
+    choiceCount: body.num_generations,
     outputType: format === undefined ? undefined : format.includes('json') ? 'json' : 'text',
   });
 };
@@ -88,11 +82,11 @@ const inputContent = (body: Json, options: ParseOptions): CapturedContent => {
   return captured(budget, { inputMessages: messages, systemInstructions: preamble });
 };
 
-const readBilled = (state: ResponseState, usage: Json | undefined): void => {
-  const billed = obj(usage?.billed_units);
+const readBilled = (state: ResponseState, usage: z.infer<typeof Billed>): void => {
+  const billed = usage?.billed_units;
   if (billed === undefined) return;
-  state.inputTokens = count(billed.input_tokens);
-  state.outputTokens = count(billed.output_tokens);
+  state.inputTokens = billed.input_tokens;
+  state.outputTokens = billed.output_tokens;
 };
 
 const sniffType = (text: string): string | undefined => {
@@ -146,15 +140,15 @@ class CohereParser implements ResponseParser {
     ) {
       return;
     }
-    const event = parseJsonObject(frame.text);
+    const event = read(CohereEvent, parseJsonObject(frame.text));
     if (event === undefined) return;
-    if (type === 'message-start') state.responseId ??= str(event.id);
-    else if (type === 'stream-start') state.responseId ??= str(event.generation_id);
+    if (type === 'message-start') state.responseId ??= event.id;
+    else if (type === 'stream-start') state.responseId ??= event.generation_id;
     else {
-      const end = type === 'message-end' ? obj(event.delta) : event;
-      const reason = str(end?.finish_reason);
+      const end = type === 'message-end' ? event.delta : event;
+      const reason = end?.finish_reason;
       state.finish.set(0, reason);
-      readBilled(state, obj(end?.usage) ?? obj(obj(end?.response)?.meta));
+      readBilled(state, end?.usage ?? end?.response?.meta);
       const error = end?.error;
       if (error !== undefined && error !== null) state.streamError('ERROR');
       else if (reason === 'ERROR') state.streamError('ERROR');
@@ -162,16 +156,17 @@ class CohereParser implements ResponseParser {
     }
   }
 
-  #body(body: Json, signal: OutputSignal): void {
+  #body(raw: Json, signal: OutputSignal): void {
     const state = this.#state;
-    state.responseId = str(body.id) ?? str(body.response_id);
-    const generations = arr(body.generations);
+    const body = read(CohereBody, raw) ?? {};
+    state.responseId = body.id ?? body.response_id;
+    const generations = body.generations;
     if (generations !== undefined) {
-      generations.forEach((item, index) => {
-        state.finish.set(index, str(obj(item)?.finish_reason));
+      generations.forEach((generation, index) => {
+        state.finish.set(index, generation?.finish_reason);
       });
-    } else state.finish.set(0, str(body.finish_reason));
-    readBilled(state, obj(body.usage) ?? obj(body.meta));
+    } else state.finish.set(0, body.finish_reason);
+    readBilled(state, body.usage ?? body.meta);
     if (body.message !== undefined || body.text !== undefined || generations !== undefined) signal.output();
     if (this.#budget !== undefined) {
       const message = obj(body.message);
@@ -179,7 +174,7 @@ class CohereParser implements ResponseParser {
         typeof body.text === 'string'
           ? [textPart(this.#budget, body.text)]
           : openAiContentParts(this.#budget, message?.content);
-      this.#output = [{ role: 'assistant', parts, finish_reason: str(body.finish_reason) ?? '' }];
+      this.#output = [{ role: 'assistant', parts, finish_reason: body.finish_reason ?? '' }];
     }
   }
 
@@ -206,15 +201,15 @@ export const cohere = defineAdapter({
     return kind === undefined ? undefined : OPERATION[kind];
   },
   parseRequest(operation, _target, rawBody, options): ParsedRequest {
-    const body = obj(rawBody) ?? {};
+    const body = read(CohereRequest, rawBody) ?? {};
     const facts = {
       operation,
-      requestModel: str(body.model),
+      requestModel: body.model,
       stream: body.stream === true,
-      params: params(operation, body),
+      params: params(operation, rawBody),
     };
     return options.captureContent && (operation === 'chat' || operation === 'text_completion')
-      ? { ...facts, content: inputContent(body, options) }
+      ? { ...facts, content: inputContent(obj(rawBody) ?? {}, options) }
       : facts;
   },
   framing: cohereFraming,
