@@ -3,6 +3,8 @@
  * is the default and is NDJSON whose final `"done":true` line carries the counts) and its OpenAI-compatible
  * `/v1` API (the shared dialect). No response ids.
  */
+
+import type { z } from 'zod';
 import type {
   Frame,
   Framing,
@@ -16,20 +18,7 @@ import type {
 } from '../src/adapter.ts';
 import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
 import type { CapturedContent, Operation, RequestFacts, RequestParams } from '../src/record.ts';
-import {
-  API,
-  apiOf,
-  count,
-  definedOnly,
-  type Json,
-  nonEmptyMember,
-  num,
-  obj,
-  stopSequences,
-  str,
-  trimPath,
-  type WithApi,
-} from './common.ts';
+import { API, apiOf, definedOnly, type Json, nonEmptyMember, obj, trimPath, type WithApi } from './common.ts';
 import {
   ContentBudget,
   captured,
@@ -41,6 +30,7 @@ import {
 } from './content.ts';
 import { createOpenAiParser, openAiApiOf, openAiDialect, openAiFraming } from './openai-dialect.ts';
 import { chatMessages } from './openai-request.ts';
+import { read, zAny, zBoolean, zCount, zFact, zNumber, zObject, zStops } from './schema.ts';
 import { ResponseState } from './state.ts';
 
 const NATIVE = 'native';
@@ -61,17 +51,45 @@ const nativeOperation = (path: string): Operation | undefined => {
   return kind === undefined ? undefined : NATIVE_OPERATION[kind];
 };
 
-const params = (body: Json): RequestParams => {
-  const options = obj(body.options) ?? {};
+const OllamaRequest = zObject({
+  model: zFact,
+  stream: zBoolean,
+  format: zAny,
+  options: zObject({
+    temperature: zNumber,
+    top_p: zNumber,
+    top_k: zNumber,
+    num_predict: zCount,
+    seed: zNumber,
+    stop: zStops,
+    frequency_penalty: zNumber,
+    presence_penalty: zNumber,
+  }),
+});
+
+/** A response line (or whole body): counts and the done reason are on the final `"done": true` line. */
+const OllamaLine = zObject({
+  model: zFact,
+  done: zBoolean,
+  done_reason: zFact,
+  prompt_eval_count: zCount,
+  eval_count: zCount,
+  error: zAny,
+  response: zAny,
+  message: zObject({ content: zAny }),
+});
+
+const params = (body: NonNullable<z.infer<typeof OllamaRequest>>): RequestParams => {
+  const options = body.options ?? {};
   return definedOnly<RequestParams>({
-    temperature: num(options.temperature),
-    topP: num(options.top_p),
-    topK: num(options.top_k),
-    maxTokens: count(options.num_predict),
-    seed: num(options.seed),
-    stopSequences: stopSequences(options.stop),
-    frequencyPenalty: num(options.frequency_penalty),
-    presencePenalty: num(options.presence_penalty),
+    temperature: options.temperature,
+    topP: options.top_p,
+    topK: options.top_k,
+    maxTokens: options.num_predict,
+    seed: options.seed,
+    stopSequences: options.stop,
+    frequencyPenalty: options.frequency_penalty,
+    presencePenalty: options.presence_penalty,
     outputType: body.format === undefined ? undefined : 'json',
   });
 };
@@ -116,7 +134,7 @@ class OllamaParser implements ResponseParser {
     const needed =
       !this.#stream || !this.#parsedFirst || this.#text !== undefined || FINAL_OR_ERROR.test(text);
     if (!needed) return;
-    const line = parseJsonObject(text);
+    const line = read(OllamaLine, parseJsonObject(text));
     if (line === undefined) return;
     this.#parsedFirst = true;
     if (line.error !== undefined) {
@@ -124,16 +142,16 @@ class OllamaParser implements ResponseParser {
       state.streamError('_OTHER');
       return;
     }
-    state.responseModel ??= str(line.model);
+    state.responseModel ??= line.model;
     if (this.#text !== undefined) {
-      const piece = typeof line.response === 'string' ? line.response : obj(line.message)?.content;
+      const piece = typeof line.response === 'string' ? line.response : line.message?.content;
       if (typeof piece === 'string') this.#text.add(0, piece);
     }
     if (line.done === true || !this.#stream) {
       state.terminal = true;
-      state.finish.set(0, str(line.done_reason));
-      state.inputTokens = count(line.prompt_eval_count);
-      state.outputTokens = count(line.eval_count);
+      state.finish.set(0, line.done_reason);
+      state.inputTokens = line.prompt_eval_count;
+      state.outputTokens = line.eval_count;
     }
   }
 
@@ -165,17 +183,19 @@ export const ollama = defineAdapter({
     if (nativeOperation(target.path) === undefined) {
       return dialect.parseRequest(operation, target, rawBody, options);
     }
-    const body = obj(rawBody) ?? {};
+    const body = read(OllamaRequest, rawBody) ?? {};
     const generation = operation === 'chat' || operation === 'text_completion';
     const facts = {
       operation,
-      requestModel: str(body.model),
+      requestModel: body.model,
       // Native generation endpoints stream unless told not to.
       stream: generation && body.stream !== false,
       params: generation ? params(body) : {},
       [API]: NATIVE,
     };
-    return options.captureContent && generation ? { ...facts, content: inputContent(body, options) } : facts;
+    return options.captureContent && generation
+      ? { ...facts, content: inputContent(obj(rawBody) ?? {}, options) }
+      : facts;
   },
   framing: ollamaFraming,
   createParser(request, head, options) {
