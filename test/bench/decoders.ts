@@ -4,7 +4,8 @@
  * decoding is measured; each cell runs for a bounded time and a bounded number of passes.
  *
  * `runCaptureTapBench` times the whole capture tap (decoding, framing, the real adapter's parser, record
- * assembly; a no-op observer) per recorded stream: the CPU the proxy spends per call and per event on capture.
+ * assembly; a no-op observer) on each recorded stream and reports per provider: the CPU the proxy spends
+ * per event on capture.
  *
  * `runCaptureMemoryBench` measures the memory one open call holds mid-stream.
  *
@@ -163,8 +164,29 @@ export const runCaptureTapBench = async (): Promise<Record<string, unknown>[]> =
   );
   const rows: Record<string, unknown>[] = [];
   for (const chunkBytes of TAP_CHUNK_BYTES) {
-    for (const fixture of streams) rows.push(tapCell(fixture, chunkBytes, limits));
-    await new Promise((resolve) => setImmediate(resolve));
+    // One row per provider: totals over its recorded streams, and the slowest stream per event.
+    const byProvider = new Map<string, Record<string, unknown>[]>();
+    for (const fixture of streams) {
+      const cells = byProvider.get(fixture.provider) ?? [];
+      cells.push(tapCell(fixture, chunkBytes, limits));
+      byProvider.set(fixture.provider, cells);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const [provider, cells] of byProvider) {
+      const sum = (key: string): number => cells.reduce((total, cell) => total + Number(cell[key]), 0);
+      const slowest = cells.reduce((a, b) => (Number(b.usPerEvent) > Number(a.usPerEvent) ? b : a));
+      rows.push({
+        provider,
+        chunkBytes,
+        streams: cells.length,
+        events: sum('events'),
+        bytes: sum('bytes'),
+        usPerEvent: Number((sum('usPerCall') / Math.max(1, sum('events'))).toFixed(2)),
+        mbPerSec: Number((sum('bytes') / sum('usPerCall')).toFixed(1)),
+        slowestStream: slowest.fixture,
+        slowestUsPerEvent: slowest.usPerEvent,
+      });
+    }
   }
   return rows;
 };
