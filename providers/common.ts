@@ -1,8 +1,8 @@
 /**
- * Small total readers shared by the adapters. Provider bodies are outside input: every field is read through
- * a type-checking accessor that returns undefined for anything unexpected, so a malformed body can only
- * make a fact unknown, never throw or invent a value. (Per-frame zod schemas would cost more than the
- * parse itself on the streaming path; these guards are the validation.)
+ * Helpers shared by the adapters: the cheap textual pre-checks that decide whether a frame is worth a
+ * `JSON.parse` at all, path and header helpers, and the total guards (`obj`, `arr`, `str`) that content
+ * capture uses to walk provider-defined message parts. Facts are read through the zod schemas
+ * (`schema.ts` and the per-provider `*-schemas.ts`).
  */
 
 export type Json = Record<string, unknown>;
@@ -26,19 +26,6 @@ export const str = (value: unknown): string | undefined =>
       : value
     : undefined;
 
-/** A finite number. */
-export const num = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-
-/** A token count: a finite non-negative integer (Titan sends `28.0`, which is 28). */
-export const count = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
-
-export const int = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-
-export const bool = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
-
 /** `a + b + c` where every present term is known; undefined when `a` is unknown (cache terms may be absent). */
 export const sumKnown = (
   base: number | undefined,
@@ -48,16 +35,6 @@ export const sumKnown = (
   let total = base;
   for (const value of extra) if (value !== undefined) total += value;
   return total;
-};
-
-/** Stop sequences: a string or an array of strings. */
-export const stopSequences = (value: unknown): readonly string[] | undefined => {
-  if (typeof value === 'string') return [value];
-  const list = arr(value);
-  if (list === undefined) return undefined;
-  const out: string[] = [];
-  for (const item of list) if (typeof item === 'string') out.push(item);
-  return out.length > 0 ? out : undefined;
 };
 
 const isSpace = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;

@@ -20,6 +20,8 @@ describe('lenient schemas', () => {
       list: [undefined, { index: undefined }, { index: 2 }],
     });
     expect(read(Shape, { n: 1.5 })?.n).toBeUndefined();
+    expect(read(Shape, { n: 28.0 })?.n).toBe(28);
+    expect(read(Shape, { n: '12' })?.n).toBeUndefined();
     expect(read(Shape, { id: '' })?.id).toBeUndefined();
     expect(read(Shape, { id: 'x'.repeat(MAX_FACT_CHARS * 2) })?.id).toHaveLength(MAX_FACT_CHARS);
   });
