@@ -60,6 +60,14 @@ beforeAll(async () => {
     if (encoding === 'br') body = zlib.brotliCompressSync(body);
     if (typeof encoding === 'string') headers['content-encoding'] = encoding;
     res.writeHead(recorded.response.status, headers);
+    const cutAt = Number(req.headers['x-test-cut'] ?? Number.NaN);
+    if (Number.isFinite(cutAt)) {
+      // The upstream dies mid-stream: the bytes before the cut, then a reset.
+      res.write(body.subarray(0, cutAt));
+      await nextTurn();
+      res.destroy();
+      return;
+    }
     // Odd-sized writes on separate turns, so the proxy sees many network chunks split mid-event.
     const random = seededRandom(body.length);
     for (let offset = 0; offset < body.length; ) {
@@ -205,6 +213,35 @@ describe('capture through the proxy with real clients', () => {
     expect(call).toMatchObject(await offline('ollama/chat_stream_ndjson.json', 'ollama'));
     expect(call.response.usage).toMatchObject({ inputTokens: 17, outputTokens: 50 });
     checkTiming(call);
+  });
+
+  it('an upstream reset mid-stream: the client sees the failure, the record is incomplete with no invented usage', async () => {
+    const recorded = fixture('openai/chat_stream_include_usage.json');
+    const cut = Math.floor(wireBody(recorded).length / 2);
+    const client = new OpenAI({
+      apiKey: 'sk-test-capture-0000',
+      baseURL: `${proxy.dataUrl}/openai/v1`,
+      defaultHeaders: { 'x-test-cut': String(cut) },
+      maxRetries: 0,
+    });
+    const consume = async (): Promise<number> => {
+      const stream = await client.chat.completions.create({
+        model: 'gpt-3.5-turbo',
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      let chunks = 0;
+      for await (const _chunk of stream) chunks += 1;
+      return chunks;
+    };
+    await expect(consume()).rejects.toThrow();
+    const call = await nextCall(5);
+    expect(call.outcome).toBe('incomplete');
+    expect(call.transportError).toBeDefined();
+    expect(call.truncated).toBe(false);
+    expect(call.response.usage.inputTokens).toBeUndefined();
+    expect(call.response.usage.outputTokens).toBeUndefined();
+    expect(call.outputChunks).toBeGreaterThan(0);
   });
 
   it('reported no capture errors', () => {
