@@ -211,6 +211,9 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   });
   // Idle in both directions on the client side; the upstream side is undici's bodyTimeout.
   dataServer.timeout = config.timeouts.idleMs;
+  // Node keeps only the first 2,000 headers and silently drops the rest, which would alter the request.
+  // maxHeaderBytes already bounds the memory, so the count is not limited separately.
+  dataServer.maxHeadersCount = 0;
 
   dataServer.on('connect', (_req: IncomingMessage, socket: Socket) => {
     const body = errorBody('LLMTAP_METHOD_NOT_ALLOWED', errorCatalogue.LLMTAP_METHOD_NOT_ALLOWED.description);
