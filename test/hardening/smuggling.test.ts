@@ -2,6 +2,9 @@
  * Strict HTTP and "not an open proxy", through the whole product, with raw sockets: every ambiguous or
  * hostile request is refused and the upstream sees zero connections — not merely zero completed requests.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFullLlmtap, type TestLlmtap } from '../helpers/llmtap.ts';
 import {
@@ -433,6 +436,42 @@ describe('llmtap is not an open proxy: each case is refused and the upstream see
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"ok":true}');
       });
+    }
+  });
+});
+
+describe('header limits', () => {
+  it('many small headers within maxHeaderBytes are all forwarded (none silently dropped)', async () => {
+    // An upstream that itself accepts large and many headers (Node's defaults: 16 KiB, first 2,000 kept).
+    let receivedNames: string[] = [];
+    const wideUpstream = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
+      receivedNames = Object.keys(req.headers);
+      res.end('ok');
+    });
+    wideUpstream.maxHeadersCount = 0;
+    wideUpstream.listen(0, '127.0.0.1');
+    await once(wideUpstream, 'listening');
+    const wide = await startFullLlmtap({
+      routes: [
+        {
+          prefix: '/up',
+          provider: 'openai-compatible',
+          upstream: `http://127.0.0.1:${(wideUpstream.address() as AddressInfo).port}`,
+        },
+      ],
+    });
+    try {
+      const widePort = portOf(wide.server.dataUrl);
+      const names = Array.from({ length: 2500 }, (_, i) => `x-h${i}: ${i}`);
+      const answer = await rawExchange(widePort, [
+        head(['GET /up/v1/models HTTP/1.1', `Host: 127.0.0.1:${widePort}`, 'Connection: close', ...names]),
+      ]);
+      expect(answer.status).toBe(200);
+      expect(receivedNames.filter((name) => name.startsWith('x-h'))).toHaveLength(2500);
+    } finally {
+      await wide.shutdown();
+      wideUpstream.closeAllConnections();
+      wideUpstream.close();
     }
   });
 });
