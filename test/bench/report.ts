@@ -109,6 +109,7 @@ export const streamsTable = (results: readonly StreamsResult[]): string =>
       'KB per stream',
       'CPU µs/event (1 ev/s)',
       'upstream open 1 s after disconnect',
+      'all closed after',
     ],
     results.map((r) => [
       r.target,
@@ -117,6 +118,7 @@ export const streamsTable = (results: readonly StreamsResult[]): string =>
       r.target === 'direct' ? '–' : num(r.kbPerStream, 1),
       num(r.cpuUsPerEvent, 1),
       String(r.leaked),
+      r.closedAfterMs === undefined ? `not in 10 s (${r.leakedAfter10s} open)` : `${num(r.closedAfterMs)} ms`,
     ]),
   );
 

@@ -21,6 +21,10 @@ export interface StreamsResult {
   readonly cpuUsPerEvent: number;
   /** Upstream streams still open 1 s after the clients disconnected. */
   readonly leaked: number;
+  /** ms from the clients' exit until the upstream had no stream open (polled up to 10 s): slow vs never. */
+  readonly closedAfterMs: number | undefined;
+  /** Upstream streams still open 10 s after the clients left (a real leak, not slowness). */
+  readonly leakedAfter10s: number;
   readonly problems: readonly string[];
 }
 
@@ -67,6 +71,8 @@ export const runStreams = async (
   let rssDuring = 0;
   let cpuUsPerEvent = 0;
   let leaked = -1;
+  let closedAfterMs: number | undefined;
+  let leakedAfter10s = -1;
   try {
     const ready = await firstJsonLine<{ opened: number; failed: number }>(client, 45_000);
     opened = ready.opened;
@@ -81,8 +87,22 @@ export const runStreams = async (
     rssDuring = pid === undefined ? 0 : rssKb(pid);
     client.child.stdin?.write('abort\n');
     await Promise.race([client.exited, sleep(10_000)]);
-    await sleep(1000);
-    leaked = (await upstreamStats(upstreamPort)).open;
+    // The count 1 s after the clients left is the verdict; the time to zero (up to 10 s) tells slow from leaking.
+    const gone = performance.now();
+    const since = (): number => performance.now() - gone;
+    const openNow = async (): Promise<number> => (await upstreamStats(upstreamPort)).open;
+    let open = await openNow();
+    while (open > 0 && since() < 1000) {
+      await sleep(50);
+      open = await openNow();
+    }
+    leaked = open;
+    while (open > 0 && since() < 10_000) {
+      await sleep(100);
+      open = await openNow();
+    }
+    if (open === 0) closedAfterMs = since();
+    leakedAfter10s = open;
     if (leaked > 0)
       problems.push(`${leaked} of ${opened} upstream streams still open 1 s after the clients left`);
   } catch (error) {
@@ -103,6 +123,8 @@ export const runStreams = async (
     kbPerStream: opened === 0 ? 0 : (rssDuring - rssBefore) / opened,
     cpuUsPerEvent,
     leaked,
+    closedAfterMs,
+    leakedAfter10s,
     problems,
   };
 };
