@@ -497,3 +497,54 @@ describe('per-route idle timeout on kept-alive connections', () => {
     expect(answer.text.match(/HTTP\/1\.1 200/g)?.length).toBe(2);
   });
 });
+
+describe('ambiguous upstream responses are never passed on as something else', () => {
+  const cases: readonly { name: string; response: string }[] = [
+    {
+      name: 'Content-Length and Transfer-Encoding together',
+      response:
+        'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+    },
+    {
+      name: 'two different Content-Length values',
+      response:
+        'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\ncontent-length: 7\r\n\r\n{}',
+    },
+    {
+      name: 'an obs-folded header',
+      response:
+        'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-folded: a\r\n b\r\ncontent-length: 2\r\n\r\n{}',
+    },
+    {
+      name: 'a NUL in a header value',
+      response:
+        'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-nul: a\u0000b\r\ncontent-length: 2\r\n\r\n{}',
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: 502 llmtap_upstream_error`, async () => {
+      const tcp = createTcpServer((socket) => {
+        socket.on('error', () => undefined);
+        socket.once('data', () => socket.end(c.response));
+      });
+      tcp.listen(0, '127.0.0.1');
+      await once(tcp, 'listening');
+      const app = await startFullLlmtap({
+        routes: [
+          {
+            prefix: '/odd',
+            provider: 'openai',
+            upstream: `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+          },
+        ],
+      });
+      cleanups.push(async () => {
+        await app.shutdown();
+        tcp.close();
+      });
+      const answer = await rawRequest(`${app.server.dataUrl}/odd/v1/models`);
+      expect(answer.status).toBe(502);
+      expect(JSON.parse(answer.body.toString()).error.type).toBe('llmtap_upstream_error');
+    });
+  }
+});
