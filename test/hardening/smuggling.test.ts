@@ -440,6 +440,54 @@ describe('llmtap is not an open proxy: each case is refused and the upstream see
   });
 });
 
+describe('browser origins a route allows', () => {
+  it('are served on that route only', async () => {
+    const withOrigin = await startFullLlmtap({
+      routes: [
+        {
+          prefix: '/web',
+          provider: 'openai-compatible',
+          upstream: upstream.url,
+          allowedOrigins: ['https://app.example'],
+        },
+        { prefix: '/up', provider: 'openai-compatible', upstream: upstream.url },
+      ],
+    });
+    try {
+      const p = portOf(withOrigin.server.dataUrl);
+      const allowed = await rawExchange(p, [
+        head([
+          'GET /web/v1/models HTTP/1.1',
+          `Host: 127.0.0.1:${p}`,
+          'Origin: https://app.example',
+          'Connection: close',
+        ]),
+      ]);
+      expect(allowed.status).toBe(200);
+      const elsewhere = await rawExchange(p, [
+        head([
+          'GET /up/v1/models HTTP/1.1',
+          `Host: 127.0.0.1:${p}`,
+          'Origin: https://app.example',
+          'Connection: close',
+        ]),
+      ]);
+      expect(elsewhere.status).toBe(403);
+      const other = await rawExchange(p, [
+        head([
+          'GET /web/v1/models HTTP/1.1',
+          `Host: 127.0.0.1:${p}`,
+          'Origin: https://app.example.evil',
+          'Connection: close',
+        ]),
+      ]);
+      expect(other.status).toBe(403);
+    } finally {
+      await withOrigin.shutdown();
+    }
+  });
+});
+
 describe('header limits', () => {
   it('many small headers within maxHeaderBytes are all forwarded (none silently dropped)', async () => {
     // An upstream that itself accepts large and many headers (Node's defaults: 16 KiB, first 2,000 kept).
