@@ -118,6 +118,16 @@ describe('src/ never branches on provider ids', () => {
   }
 });
 
+describe('the core reaches adapters only through the registry, in the composition root', () => {
+  it('no src/ module other than src/main.ts imports from providers/', () => {
+    const importers = tsFiles('src').filter((file) =>
+      importsOf(code(file)).some((specifier) => specifier.includes('/providers/')),
+    );
+    expect(importers).toEqual(['src/main.ts']);
+    expect(importsOf(code('src/main.ts'))).toContain('../providers/index.ts');
+  });
+});
+
 describe('the adapter registry', () => {
   const expectedNames: Readonly<Record<string, string>> = {
     openai: 'openai',
