@@ -121,7 +121,7 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
     reps: positive(value(args, 'reps'), 'reps') ?? (quick ? 1 : 3),
     durationMs: durationS !== undefined ? durationS * 1000 : quick ? 1500 : 5000,
     warmupMs: quick ? 1000 : 3000,
-    streams: positive(value(args, 'streams'), 'streams', true) ?? (quick ? 1000 : 2000),
+    streams: positive(value(args, 'streams'), 'streams', true) ?? (quick ? 500 : 2000),
     soakCalls: positive(value(args, 'soak'), 'soak', true) ?? (quick ? 3000 : 20_000),
     targets,
     cells,
