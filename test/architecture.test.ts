@@ -119,12 +119,19 @@ describe('src/ never branches on provider ids', () => {
 });
 
 describe('the core reaches adapters only through the registry, in the composition root', () => {
-  it('no src/ module other than src/main.ts imports from providers/', () => {
-    const importers = tsFiles('src').filter((file) =>
-      importsOf(code(file)).some((specifier) => specifier.includes('/providers/')),
+  it('src/ imports from providers/ only the registry (in src/main.ts) and the price table', () => {
+    const imports = tsFiles('src').flatMap((file) =>
+      importsOf(code(file))
+        .filter((specifier) => specifier.includes('/providers/'))
+        .map((specifier) => `${file} -> ${specifier.slice(specifier.indexOf('providers/'))}`),
     );
-    expect(importers).toEqual(['src/main.ts']);
-    expect(importsOf(code('src/main.ts'))).toContain('../providers/index.ts');
+    expect(imports).toContain('src/main.ts -> providers/index.ts');
+    for (const entry of imports) {
+      expect(
+        entry === 'src/main.ts -> providers/index.ts' || entry.endsWith('-> providers/prices.ts'),
+        entry,
+      ).toBe(true);
+    }
   });
 });
 
