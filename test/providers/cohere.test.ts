@@ -11,9 +11,18 @@ describeStreamEdgeCases({
   requestBody: (model) => ({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
   units: ({ usage }) => [
     sse({ id: 'co-1', type: 'message-start', delta: { message: { role: 'assistant' } } }, 'message-start'),
-    sse({ type: 'content-start', index: 0, delta: { message: { content: { type: 'text', text: '' } } } }, 'content-start'),
-    sse({ type: 'content-delta', index: 0, delta: { message: { content: { text: 'Hel' } } } }, 'content-delta'),
-    sse({ type: 'content-delta', index: 0, delta: { message: { content: { text: 'lo' } } } }, 'content-delta'),
+    sse(
+      { type: 'content-start', index: 0, delta: { message: { content: { type: 'text', text: '' } } } },
+      'content-start',
+    ),
+    sse(
+      { type: 'content-delta', index: 0, delta: { message: { content: { text: 'Hel' } } } },
+      'content-delta',
+    ),
+    sse(
+      { type: 'content-delta', index: 0, delta: { message: { content: { text: 'lo' } } } },
+      'content-delta',
+    ),
     sse({ type: 'content-end', index: 0 }, 'content-end'),
     sse(
       {
@@ -35,7 +44,11 @@ describeStreamEdgeCases({
     'data: [DONE]\n\n',
   ],
   malformed: 'event: message-end\ndata: {"type":"message-end","delta":{\n\n',
-  noise: [': ping\n\n', sse({ type: 'citation-start', index: 0 }, 'citation-start'), sse({ type: 'x-new' }, 'x-new')],
+  noise: [
+    ': ping\n\n',
+    sse({ type: 'citation-start', index: 0 }, 'citation-start'),
+    sse({ type: 'x-new' }, 'x-new'),
+  ],
   responseNamesModel: false,
   expected: {
     responseId: 'co-1',
@@ -103,9 +116,21 @@ describe('cohere specifics (synthesised)', () => {
     const call = await replay({
       adapter: 'cohere',
       path: '/v2/chat',
-      requestBody: { model: 'command-r', messages: [], temperature: 0.3, p: 0.75, k: 5, max_tokens: 10, seed: 1 },
+      requestBody: {
+        model: 'command-r',
+        messages: [],
+        temperature: 0.3,
+        p: 0.75,
+        k: 5,
+        max_tokens: 10,
+        seed: 1,
+      },
       contentType: 'application/json',
-      body: JSON.stringify({ id: 'x', finish_reason: 'COMPLETE', usage: { billed_units: { input_tokens: 2 } } }),
+      body: JSON.stringify({
+        id: 'x',
+        finish_reason: 'COMPLETE',
+        usage: { billed_units: { input_tokens: 2 } },
+      }),
     });
     expect(call.request.params).toEqual({ temperature: 0.3, topP: 0.75, topK: 5, maxTokens: 10, seed: 1 });
     expect(call.response.usage.outputTokens).toBeUndefined();
