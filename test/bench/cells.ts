@@ -40,6 +40,8 @@ export interface CellResult {
   readonly upstreamCpuPct: number;
   readonly busyPct: number;
   readonly rssPeakMb: number;
+  /** Open loop: the most a send left after its scheduled time (a lagging client voids the cell). */
+  readonly clientLagMs?: number;
 }
 
 export interface CellContext {
@@ -54,6 +56,7 @@ const script = (name: string): string => fileURLToPath(new URL(name, import.meta
 interface ClientOut extends ClosedResult {
   fullP50?: number;
   fullP99?: number;
+  maxLagMs?: number;
 }
 
 const runClient = (spec: CellSpec, url: string, context: CellContext): Promise<ClientOut> => {
@@ -130,5 +133,6 @@ export const runCell = async (
     upstreamCpuPct: (100 * upUs) / wallUs,
     busyPct: busyPercent(machine0, machineTicks()),
     rssPeakMb: pid === undefined ? 0 : (peaks.get(pid) ?? 0) / 1024,
+    ...(out.maxLagMs === undefined ? {} : { clientLagMs: out.maxLagMs }),
   };
 };

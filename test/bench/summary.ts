@@ -87,6 +87,10 @@ export const renderSummary = (
     .map(([cell, t, busy]) => `${cell}/${t} ${busy?.toFixed(0)}%`);
   if (crowded.length > 0)
     out.push(`crowded latency cells (machine busy > 50%, other tenants): ${crowded.join(', ')}`);
+  const lagging = results
+    .filter((r) => (r.clientLagMs ?? 0) > 20)
+    .map((r) => `${r.cell}/${r.target} rep ${r.rep} ${r.clientLagMs?.toFixed(0)} ms`);
+  if (lagging.length > 0) out.push(`open-loop client fell behind schedule (> 20 ms): ${lagging.join(', ')}`);
   out.push('\n### Budget\n');
   out.push(budgetTable(budget));
   for (const problem of problems) out.push(`problem: ${problem}`);

@@ -1,0 +1,102 @@
+/**
+ * Unit tests of the bench's pure parts (fast, no processes): payload invariants, the mode selector the fake
+ * upstream relies on, medians and spreads, and the verdict rules (a ratio FAILs only when the median and at
+ * least two reps miss it; quick mode never fails on ratios, always on correctness).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Getter } from './aggregate.ts';
+import { medianGetter, repGetter } from './aggregate.ts';
+import { evaluateRatios, line } from './budget.ts';
+import type { CellResult } from './cells.ts';
+import { answerFor, eventsPerStream, MODES, modeOf, requestBody } from './payloads.ts';
+import { median, spread } from './stats.ts';
+
+describe('payloads', () => {
+  it('selects every mode from the first bytes of its request body', () => {
+    for (const mode of MODES) expect(modeOf(requestBody(mode).subarray(0, 64))).toBe(mode);
+    expect(modeOf(Buffer.from('{"model":"gpt-4o"}'))).toBe('json');
+  });
+
+  it('answers the sizes the bench is specified with', () => {
+    expect(answerFor('json').body.length).toBeGreaterThan(1000);
+    expect(answerFor('json').body.length).toBeLessThan(1300);
+    expect(requestBody('large').length).toBeGreaterThan(1_000_000);
+    expect(eventsPerStream('sse')).toBe(52);
+    expect(answerFor('ttft').parts.length).toBe(52);
+    expect(answerFor('sse').parts.length).toBe(1);
+    expect(Buffer.concat([...answerFor('ttft').parts]).toString()).toContain('"usage":{"prompt_tokens"');
+  });
+
+  it('asks for streaming usage itself, so a proxy that injects it must not change the bytes', () => {
+    for (const mode of ['sse', 'ttft', 'paced', 'slow'] as const) {
+      expect(JSON.parse(requestBody(mode).toString())).toMatchObject({
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+    }
+  });
+});
+
+describe('stats', () => {
+  it('median and spread', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(Number.isNaN(median([]))).toBe(true);
+    expect(spread([90, 100, 110])).toBeCloseTo(0.2);
+    expect(spread([100])).toBe(0);
+  });
+});
+
+const cell = (target: string, rep: number, rps: number): CellResult => ({
+  cell: 'json-c64',
+  target,
+  rep,
+  requests: rps,
+  rps,
+  p50: 1,
+  p99: 2,
+  p999: 3,
+  errors: 0,
+  badBodies: 0,
+  cpuUsPerReq: 10,
+  cpuPct: 50,
+  upstreamCpuPct: 10,
+  busyPct: 90,
+  rssPeakMb: 100,
+});
+
+const t1Bare = (results: CellResult[], quick: boolean) => {
+  const reps: Getter[] = [1, 2, 3].map((rep) => repGetter(results, rep));
+  const lines = evaluateRatios(medianGetter(results), reps, quick);
+  const found = lines.find((l) => l.metric === 'JSON req/s @64, llmtap / bare');
+  if (found === undefined) throw new Error('T1 line missing');
+  return found;
+};
+
+describe('verdicts', () => {
+  const bare = [cell('bare', 1, 1000), cell('bare', 2, 1000), cell('bare', 3, 1000)];
+
+  it('passes when the median meets the target', () => {
+    const results = [...bare, cell('llmtap', 1, 950), cell('llmtap', 2, 800), cell('llmtap', 3, 920)];
+    expect(t1Bare(results, false).status).toBe('PASS');
+  });
+
+  it('fails in full mode only when the median and at least two reps miss', () => {
+    const twoMiss = [...bare, cell('llmtap', 1, 700), cell('llmtap', 2, 800), cell('llmtap', 3, 950)];
+    expect(t1Bare(twoMiss, false).status).toBe('FAIL');
+    expect(t1Bare(twoMiss, true).status).toBe('WARN');
+  });
+
+  it('skips ratios whose anchor was not measured', () => {
+    const results = [cell('llmtap', 1, 950)];
+    const lines = evaluateRatios(medianGetter(results), [repGetter(results, 1)], false);
+    expect(lines.every((l) => l.status === 'SKIP')).toBe(true);
+  });
+
+  it('correctness fails in quick mode too; other single lines only warn there', () => {
+    expect(line('T11', 'leaks', '0', '3', false, true, true).status).toBe('FAIL');
+    expect(line('T9', 'idle', '≤ 80 MB', '90 MB', false, false, true).status).toBe('WARN');
+    expect(line('T9', 'idle', '≤ 80 MB', '90 MB', false, false, false).status).toBe('FAIL');
+    expect(line('T9', 'idle', '≤ 80 MB', 'n/a', undefined, false, false).status).toBe('SKIP');
+  });
+});
