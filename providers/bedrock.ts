@@ -46,6 +46,13 @@ const route = (path: string): [string, BedrockApi] | undefined => {
 /** Chunk payload members that carry generated text or tool input, across the model families. */
 const OUTPUT = nonEmptyMember(['text', 'outputText', 'generation', 'completion', 'partial_json', 'input']);
 
+/**
+ * A decoded InvokeModel stream chunk worth parsing: a non-null finish reason in any family's spelling
+ * (Llama sends `"stop_reason":null` on every chunk), or Bedrock's metrics on the last one.
+ */
+const INVOKE_FACTS =
+  /"(?:stop_reason|stopReason|completionReason|finish_reason|finishReason)"\s*:\s*[^\sn]|invocationMetrics|"metadata"/;
+
 class BedrockParser implements ResponseParser {
   readonly #state: ResponseState;
   readonly #api: BedrockApi;
@@ -116,12 +123,7 @@ class BedrockParser implements ResponseParser {
       if (!text.includes('invocationMetrics')) return;
     } else {
       if (OUTPUT.test(text)) signal.output();
-      const relevant =
-        this.#text !== undefined ||
-        text.includes('eason') ||
-        text.includes('invocationMetrics') ||
-        text.includes('"metadata"');
-      if (!relevant) return;
+      if (this.#text === undefined && !INVOKE_FACTS.test(text)) return;
     }
     const chunk = read(InvokeBody, parseJsonObject(text));
     if (chunk === undefined) return;
