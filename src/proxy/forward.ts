@@ -126,6 +126,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
   return (req, res, match) => {
     const start = now();
     const { route, upstreamPath, search } = match;
+    const idleMs = route.config.idleTimeoutMs ?? timeouts.idleMs;
     const method = req.method ?? 'GET';
     const target = { method, path: upstreamPath, query: new URLSearchParams(search) };
     const context: CallContext = {
@@ -264,10 +265,14 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
           tap?.requestBody(chunk);
         },
         onRequestSent() {
+          // Until the upstream answers, the client's connection is silent by design (the model is thinking):
+          // that wait is bounded by upstreamHeadersMs, not by the client-side idle timeout.
+          req.socket.setTimeout(0);
           tap?.requestEnd();
           tap?.upstreamRequestSent(now());
         },
         onResponseStart(controller, statusCode, _headers, statusMessage) {
+          req.socket.setTimeout(idleMs);
           status = statusCode;
           const at = now();
           const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];
@@ -355,7 +360,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
           headers: rawHeaders,
           body,
           headersTimeout: timeouts.upstreamHeadersMs,
-          bodyTimeout: route.config.idleTimeoutMs ?? timeouts.idleMs,
+          bodyTimeout: idleMs,
           // Never follow redirects: the client gets the 3xx as the upstream sent it.
           maxRedirections: 0,
         } as Dispatcher.DispatchOptions,
