@@ -548,3 +548,21 @@ describe('ambiguous upstream responses are never passed on as something else', (
     });
   }
 });
+
+describe('waiting for the first response byte is governed by upstreamHeadersMs, not idleMs', () => {
+  it('a model that thinks longer than the idle timeout before its headers is still answered', async () => {
+    const s = await setup(
+      async (_req, res) => {
+        await sleep(900);
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`${event(0)}data: [DONE]\n\n`);
+      },
+      { timeouts: { idleMs: 300, upstreamHeadersMs: 5000 } },
+    );
+    const { res } = await open(`${s.base}/v1/chat/completions`);
+    const { text, ending } = await readAll(res);
+    expect(res.statusCode).toBe(200);
+    expect(ending).toBe('clean');
+    expect(text).toBe(`${event(0)}data: [DONE]\n\n`);
+  });
+});
