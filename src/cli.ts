@@ -213,8 +213,16 @@ export const runCli = async (
     });
     process.on('uncaughtException', (error, origin) => onFault(error, origin));
     process.on('unhandledRejection', (reason) => onFault(reason, 'unhandledRejection'));
-    process.once('SIGTERM', () => stop('SIGTERM', 0));
-    process.once('SIGINT', () => stop('SIGINT', 0));
+    // A repeated SIGTERM (a runtime or init that forwards signals twice) must not kill the drain: the default
+    // action of an unhandled SIGTERM would cut every stream at once. A second Ctrl-C is a person insisting.
+    process.on('SIGTERM', () => {
+      if (stopping) logger.info('already draining', { signal: 'SIGTERM' });
+      stop('SIGTERM', 0);
+    });
+    process.on('SIGINT', () => {
+      if (stopping) process.exit(130);
+      stop('SIGINT', 0);
+    });
   });
 };
 
