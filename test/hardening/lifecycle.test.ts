@@ -111,6 +111,23 @@ describe('SIGTERM through the real CLI', () => {
     expect(run.stdout()).toContain('"cutStreams":0');
   });
 
+  it('a second SIGTERM during the drain does not cut the stream: it still finishes whole, exit 0', async () => {
+    const upstream = await streamingUpstream(8, 100);
+    cleanups.push(() => upstream.close());
+    const run = track(await launchCli(routeYaml(upstream.url), { LLMTAP_DRAIN_TIMEOUT: '10s' }));
+    const res = await open(`${run.dataUrl}/up/v1/chat/completions`);
+    const body = collect(res);
+    await sleep(100);
+    run.child.kill('SIGTERM');
+    await waitUntil(() => run.stdout().includes('"msg":"draining"'), 2000);
+    run.child.kill('SIGTERM');
+    const { text, clean } = await body;
+    expect(clean).toBe(true);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain('"msg":"already draining"');
+  });
+
   it('a stream longer than the drain timeout is cut (the client sees a failure) and the exit is still 0', async () => {
     const upstream = await streamingUpstream(Number.POSITIVE_INFINITY, 50);
     const receiver = await startOtlpReceiver();
