@@ -257,6 +257,19 @@ const framingCases: readonly RefusalCase[] = [
     code: 'LLMTAP_BAD_REQUEST',
   },
   {
+    name: 'an oversized chunk extension',
+    parts: () => [
+      `${head(['POST /up/v1/x HTTP/1.1', `Host: ${host}`, 'Transfer-Encoding: chunked'])}3;ext=${'e'.repeat(20_000)}\r\nabc\r\n0\r\n\r\n`,
+    ],
+    status: 400,
+    code: 'LLMTAP_BAD_REQUEST',
+  },
+  {
+    name: 'HTTP/2 prior-knowledge preface on the HTTP/1.1 listener',
+    parts: () => ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
+    status: 400,
+  },
+  {
     name: 'HTTP/1.1 without Host',
     parts: () => [head(['GET /up/v1/models HTTP/1.1'])],
     status: 400,
