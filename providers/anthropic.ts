@@ -17,7 +17,8 @@ import type {
 } from '../src/adapter.ts';
 import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
 import type { CapturedContent, Operation, RequestFacts, RequestParams } from '../src/record.ts';
-import { AnthropicBody, AnthropicEvent, AnthropicRequest, type AnthropicUsage } from './anthropic-schemas.ts';
+import { AnthropicBody, AnthropicRequest } from './anthropic-schemas.ts';
+import { AnthropicEvents, readAnthropicUsage } from './anthropic-stream.ts';
 import {
   API,
   apiOf,
@@ -27,7 +28,6 @@ import {
   type Json,
   obj,
   str,
-  sumKnown,
   trimPath,
   type WithApi,
 } from './common.ts';
@@ -112,81 +112,6 @@ export const anthropicInput = (body: Json, options: ParseOptions): CapturedConte
   }
   const system = body.system === undefined ? undefined : anthropicParts(budget, body.system);
   return captured(budget, { inputMessages: messages, systemInstructions: system });
-};
-
-/** Reads an Anthropic usage object; fields absent here leave earlier values (message_delta overrides). */
-export const readAnthropicUsage = (
-  state: ResponseState,
-  usage: AnthropicUsage,
-  raw: AnthropicRawUsage,
-): void => {
-  raw.input = usage.input_tokens ?? raw.input;
-  raw.cacheRead = usage.cache_read_input_tokens ?? raw.cacheRead;
-  raw.cacheCreation = usage.cache_creation_input_tokens ?? raw.cacheCreation;
-  state.outputTokens = usage.output_tokens ?? state.outputTokens;
-  state.reasoningOutputTokens = usage.output_tokens_details?.thinking_tokens ?? state.reasoningOutputTokens;
-  state.inputTokens = sumKnown(raw.input, raw.cacheRead, raw.cacheCreation);
-  state.cacheReadInputTokens = raw.cacheRead;
-  state.cacheCreationInputTokens = raw.cacheCreation;
-};
-
-export interface AnthropicRawUsage {
-  input: number | undefined;
-  cacheRead: number | undefined;
-  cacheCreation: number | undefined;
-}
-
-/** Reads one Anthropic stream event (also used for Bedrock InvokeModel streams of Claude models). */
-export class AnthropicEvents {
-  readonly raw: AnthropicRawUsage = { input: undefined, cacheRead: undefined, cacheCreation: undefined };
-  readonly #state: ResponseState;
-  readonly #text: StreamedText | undefined;
-
-  constructor(state: ResponseState, text: StreamedText | undefined) {
-    this.#state = state;
-    this.#text = text;
-  }
-
-  /** `type` is the SSE event name, or undefined to sniff it from the payload. */
-  push(type: string | undefined, text: string, signal: OutputSignal): void {
-    const state = this.#state;
-    const kind = type ?? sniff(text);
-    if (kind === 'content_block_delta') {
-      signal.output();
-      if (this.#text !== undefined) {
-        const delta = obj(parseJsonObject(text)?.delta);
-        if (typeof delta?.text === 'string') this.#text.add(0, delta.text);
-      }
-      return;
-    }
-    if (kind === 'message_stop') {
-      state.terminal = true;
-      return;
-    }
-    if (kind !== 'message_start' && kind !== 'message_delta' && kind !== 'error') return;
-    const event = read(AnthropicEvent, parseJsonObject(text));
-    if (event === undefined) return;
-    if (kind === 'error') {
-      state.streamError(codeLike(event.error?.type) ?? 'error');
-      return;
-    }
-    if (kind === 'message_start') {
-      state.responseId ??= event.message?.id;
-      state.responseModel ??= event.message?.model;
-      if (event.message?.usage !== undefined) readAnthropicUsage(state, event.message.usage, this.raw);
-      return;
-    }
-    state.finish.replace(0, event.delta?.stop_reason);
-    if (event.usage !== undefined) readAnthropicUsage(state, event.usage, this.raw);
-  }
-}
-
-const TYPE_PREFIX = '"type":"';
-const sniff = (text: string): string | undefined => {
-  const at = text.indexOf(TYPE_PREFIX);
-  if (at === -1) return undefined;
-  const end = text.indexOf('"', at + TYPE_PREFIX.length);
-  return end === -1 ? undefined : text.slice(at + TYPE_PREFIX.length, end);
 };
 
 /** Reads a complete Messages / complete / count_tokens body. */

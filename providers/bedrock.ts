@@ -17,7 +17,8 @@ import type {
 } from '../src/adapter.ts';
 import { defineAdapter, parseJsonObject } from '../src/adapter.ts';
 import type { RequestFacts } from '../src/record.ts';
-import { AnthropicEvents, anthropicInput, anthropicParts } from './anthropic.ts';
+import { anthropicInput, anthropicParts } from './anthropic.ts';
+import { AnthropicEvents } from './anthropic-stream.ts';
 import { converseInput, converseParams, converseParts, readConverseUsage } from './bedrock-converse.ts';
 import {
   chunkBytes,

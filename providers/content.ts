@@ -86,8 +86,19 @@ export const textMessage = (role: string, text: string, finishReason?: string): 
 };
 
 /** Accumulates streamed text per choice index, within the budget. */
+/** Tool calls tracked per choice while streaming: bounded, like the choices. */
+const MAX_TOOL_CALLS = 64;
+
+interface StreamedToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** Accumulates streamed output per choice index (text and tool calls), within the budget. */
 export class StreamedText {
   readonly #text: string[] = [];
+  readonly #tools: (StreamedToolCall | undefined)[][] = [];
   readonly budget: ContentBudget;
 
   constructor(budget: ContentBudget) {
@@ -102,10 +113,34 @@ export class StreamedText {
     this.#text[index] = (this.#text[index] ?? '') + this.budget.take(delta);
   }
 
+  /** A tool call's id/name (first chunk) or a piece of its JSON arguments (later chunks). */
+  toolCall(index: number, slot: number, delta: { id?: unknown; name?: unknown; arguments?: unknown }): void {
+    if (index < 0 || index >= MAX_CHOICES || slot < 0 || slot >= MAX_TOOL_CALLS) return;
+    const calls = this.#tools[index] ?? [];
+    this.#tools[index] = calls;
+    const call = calls[slot] ?? { id: '', name: '', arguments: '' };
+    calls[slot] = call;
+    const id = str(delta.id);
+    const name = str(delta.name);
+    if (id !== undefined && call.id === '') call.id = id;
+    if (name !== undefined && call.name === '') call.name = name;
+    if (typeof delta.arguments === 'string' && delta.arguments.length > 0) {
+      if (this.budget.exhausted) this.budget.truncated = true;
+      else call.arguments += this.budget.take(delta.arguments);
+    }
+  }
+
   messages(finishReasons: readonly string[]): Message[] {
     const out: Message[] = [];
-    for (let i = 0; i < this.#text.length; i++) {
-      out.push(textMessage('assistant', this.#text[i] ?? '', finishReasons[i] ?? ''));
+    const choices = Math.max(this.#text.length, this.#tools.length);
+    for (let i = 0; i < choices; i++) {
+      const parts: Part[] = [];
+      const text = this.#text[i];
+      if (text !== undefined) parts.push({ type: 'text', content: text });
+      for (const call of this.#tools[i] ?? []) {
+        if (call !== undefined) parts.push({ type: 'tool_call', ...call });
+      }
+      out.push({ role: 'assistant', parts, finish_reason: finishReasons[i] ?? '' });
     }
     return out;
   }

@@ -184,10 +184,23 @@ export class OpenAiStreamParser implements ResponseParser {
       if (this.#text !== undefined) {
         const delta = this.#api === 'completions' ? choice.text : choice.delta?.content;
         if (typeof delta === 'string') this.#text.add(index, delta);
+        this.#toolCalls(index, choice.delta?.tool_calls);
       }
     }
     const usage = chunk.usage ?? chunk.x_groq?.usage;
     if (usage !== undefined) readOpenAiUsage(state, usage, this.#api);
+  }
+
+  /** Streamed tool calls (content capture only): `{index, id, function: {name, arguments}}` pieces. */
+  #toolCalls(index: number, calls: unknown): void {
+    const text = this.#text;
+    if (text === undefined || !Array.isArray(calls)) return;
+    calls.forEach((item: unknown, position) => {
+      const call = obj(item);
+      const fn = obj(call?.function);
+      const slot = typeof call?.index === 'number' ? call.index : position;
+      text.toolCall(index, slot, { id: call?.id, name: fn?.name, arguments: fn?.arguments });
+    });
   }
 
   finish(complete: boolean): ParsedResponse {

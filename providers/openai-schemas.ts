@@ -39,7 +39,7 @@ const Choice = zObject({
   index: zIndex,
   finish_reason: zFact,
   text: zAny,
-  delta: zObject({ content: zAny }),
+  delta: zObject({ content: zAny, tool_calls: zAny }),
 });
 
 /** A non-streaming body or one stream chunk. `object: "error"` is vLLM's in-stream error. */

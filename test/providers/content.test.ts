@@ -153,3 +153,55 @@ describe('content capture', () => {
     ]);
   });
 });
+
+type ToolCallPart = { type: string; id?: string; name?: string; arguments?: string };
+const toolCalls = (content: CapturedContent | undefined): ToolCallPart[] =>
+  ((content?.outputMessages ?? []) as { parts: ToolCallPart[] }[])
+    .flatMap((message) => message.parts)
+    .filter((part) => part.type === 'tool_call');
+
+describe('content capture of streamed tool calls', () => {
+  it('OpenAI: each tool call has its id, name and the concatenated argument pieces', async () => {
+    const fixture = byFile('openai/chat_stream_parallel_tool_calls_no_usage.json');
+    const expected = new Map<number, ToolCallPart>();
+    for (const chunk of sseData(fixture.response.body)) {
+      const choice = (chunk.choices as { delta?: { tool_calls?: Record<string, unknown>[] } }[])[0];
+      for (const call of choice?.delta?.tool_calls ?? []) {
+        const fn = call.function as { name?: string; arguments?: string } | undefined;
+        const slot = call.index as number;
+        const entry = expected.get(slot) ?? { type: 'tool_call', id: '', name: '', arguments: '' };
+        if (typeof call.id === 'string') entry.id = call.id;
+        if (fn?.name !== undefined) entry.name = fn.name;
+        entry.arguments += fn?.arguments ?? '';
+        expected.set(slot, entry);
+      }
+    }
+    expect(expected.size).toBeGreaterThan(1);
+    const call = await run(fixture, true);
+    expect(toolCalls(call.content)).toEqual([...expected.values()]);
+    for (const part of toolCalls(call.content)) expect(() => JSON.parse(part.arguments ?? '')).not.toThrow();
+  });
+
+  it('Anthropic: each tool_use block id and name, and its input_json_delta pieces', async () => {
+    const fixture = byFile('anthropic/messages_stream_tool_use.json');
+    const events = sseData(fixture.response.body);
+    const expected = events
+      .filter(
+        (event) =>
+          event.type === 'content_block_start' &&
+          (event.content_block as { type: string }).type === 'tool_use',
+      )
+      .map((start) => {
+        const block = start.content_block as { id: string; name: string };
+        const json = events
+          .filter((event) => event.type === 'content_block_delta' && event.index === start.index)
+          .map((event) => (event.delta as { partial_json?: string }).partial_json ?? '')
+          .join('');
+        expect(JSON.parse(json)).toBeTypeOf('object');
+        return { type: 'tool_call', id: block.id, name: block.name, arguments: json };
+      });
+    expect(expected.length).toBeGreaterThan(0);
+    const call = await run(fixture, true);
+    expect(toolCalls(call.content)).toEqual(expected);
+  });
+});
