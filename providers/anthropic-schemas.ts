@@ -46,3 +46,6 @@ export const AnthropicBody = zObject({
   content: zAny,
 });
 export type AnthropicBody = NonNullable<z.infer<typeof AnthropicBody>>;
+
+/** A legacy `/v1/complete` stream event. */
+export const LegacyCompletion = zObject({ id: zFact, model: zFact, stop_reason: zFact, completion: zAny });

@@ -6,8 +6,8 @@
  */
 import type { OutputSignal } from '../src/adapter.ts';
 import { parseJsonObject } from '../src/adapter.ts';
-import { AnthropicEvent, type AnthropicUsage } from './anthropic-schemas.ts';
-import { type Json, obj, sumKnown } from './common.ts';
+import { AnthropicEvent, type AnthropicUsage, LegacyCompletion } from './anthropic-schemas.ts';
+import { type Json, nonEmptyMember, obj, sumKnown } from './common.ts';
 import type { StreamedText } from './content.ts';
 import { read } from './schema.ts';
 import { codeLike, type ResponseState } from './state.ts';
@@ -49,6 +49,10 @@ export class AnthropicEvents {
   push(type: string | undefined, text: string, signal: OutputSignal): void {
     const state = this.#state;
     const kind = type ?? sniff(text);
+    if (kind === 'completion') {
+      this.#legacyCompletion(text, signal);
+      return;
+    }
     if (kind === 'content_block_delta') {
       signal.output();
       if (this.#text !== undefined) {
@@ -90,7 +94,30 @@ export class AnthropicEvents {
     state.finish.replace(0, event.delta?.stop_reason);
     if (event.usage !== undefined) readAnthropicUsage(state, event.usage, this.raw);
   }
+
+  /**
+   * Legacy `/v1/complete` streams: `completion` events carrying id and model on each, and a non-null
+   * `stop_reason` on the last (there is no usage and no `message_stop`).
+   */
+  #legacyCompletion(text: string, signal: OutputSignal): void {
+    const state = this.#state;
+    if (COMPLETION_TEXT.test(text)) signal.output();
+    const needed = this.#text !== undefined || state.responseId === undefined || LEGACY_STOP.test(text);
+    if (!needed) return;
+    const event = read(LegacyCompletion, parseJsonObject(text));
+    if (event === undefined) return;
+    state.responseId ??= event.id;
+    state.responseModel ??= event.model;
+    if (this.#text !== undefined && typeof event.completion === 'string') this.#text.add(0, event.completion);
+    if (event.stop_reason !== undefined) {
+      state.finish.set(0, event.stop_reason);
+      state.terminal = true;
+    }
+  }
 }
+
+const COMPLETION_TEXT = nonEmptyMember(['completion']);
+const LEGACY_STOP = /"stop_reason"\s*:\s*"/;
 
 const blockIndex = (event: Json | undefined): number =>
   typeof event?.index === 'number' && Number.isInteger(event.index) ? event.index : 0;

@@ -88,6 +88,50 @@ describe('anthropic specifics (synthesised)', () => {
     });
   });
 
+  it('legacy /v1/complete streams: completion events, the stop reason ends the stream', async () => {
+    const event = (completion: string, stop: string | null) =>
+      sse(
+        { type: 'completion', id: 'compl_1', completion, stop_reason: stop, model: 'claude-2.1', stop: null },
+        'completion',
+      );
+    const call = await replay(
+      {
+        adapter: 'anthropic',
+        path: '/v1/complete',
+        requestBody: {
+          model: 'claude-2.1',
+          prompt: '\n\nHuman: hi\n\nAssistant:',
+          max_tokens_to_sample: 9,
+          stream: true,
+        },
+        contentType: 'text/event-stream',
+        body:
+          event(' Hel', null) +
+          sse({ type: 'ping' }, 'ping') +
+          event('lo', null) +
+          event('', 'stop_sequence'),
+      },
+      'byte',
+    );
+    expect(call.request.operation).toBe('text_completion');
+    expect(call.request.params.maxTokens).toBe(9);
+    expect(call.outcome).toBe('completed');
+    expect(call.outputChunks).toBe(2);
+    expect(call.response).toEqual({
+      responseId: 'compl_1',
+      responseModel: 'claude-2.1',
+      finishReasons: ['stop_sequence'],
+      error: undefined,
+      usage: {
+        inputTokens: undefined,
+        outputTokens: undefined,
+        cacheReadInputTokens: undefined,
+        cacheCreationInputTokens: undefined,
+        reasoningOutputTokens: undefined,
+      },
+    });
+  });
+
   it('GET and unknown paths are not LLM calls', () => {
     const target = (method: string, path: string) => ({ method, path, query: new URLSearchParams() });
     expect(anthropic.operationFor(target('GET', '/v1/models'))).toBeUndefined();
