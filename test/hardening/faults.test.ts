@@ -566,3 +566,65 @@ describe('waiting for the first response byte is governed by upstreamHeadersMs, 
     expect(text).toBe(`${event(0)}data: [DONE]\n\n`);
   });
 });
+
+describe('client disconnects before the upstream request exists', () => {
+  it('while llmtap is still connecting (TLS handshake pending): the call ends at once; the attempt ends by connectMs', async () => {
+    const held: Socket[] = [];
+    let closedAt: number | undefined;
+    const blackhole: TcpServer = createTcpServer((socket) => {
+      held.push(socket);
+      socket.on('error', () => undefined);
+      // Flowing, so the peer's FIN is noticed (a paused socket never emits 'end'/'close').
+      socket.resume();
+      socket.once('close', () => {
+        closedAt = Date.now();
+      });
+    });
+    blackhole.listen(0, '127.0.0.1');
+    await once(blackhole, 'listening');
+    const app = await startFullLlmtap({
+      routes: [
+        {
+          prefix: '/hole',
+          provider: 'openai',
+          upstream: `https://127.0.0.1:${(blackhole.address() as AddressInfo).port}`,
+        },
+      ],
+      timeouts: { connectMs: 1000 },
+    });
+    cleanups.push(async () => {
+      await app.shutdown();
+      for (const socket of held) socket.destroy();
+      blackhole.close();
+    });
+    const req = request(`${app.server.dataUrl}/hole/v1/chat/completions`, { method: 'POST' });
+    req.on('error', () => undefined);
+    req.end(chatBody);
+    expect(await waitUntil(() => held.length === 1, 2000)).toBe(true);
+    const goneAt = Date.now();
+    req.destroy();
+    // The call is over for llmtap at once…
+    expect(await waitUntil(() => app.requestLogs().length === 1, 1000)).toBe(true);
+    expect(app.requestLogs()[0]?.error).toBe('CLIENT_ABORTED');
+    // …and the half-open connection attempt does not outlive the connect timeout (no request was ever sent on it).
+    expect(await waitUntil(() => closedAt !== undefined, 3000)).toBe(true);
+    expect((closedAt as number) - goneAt).toBeLessThan(2500);
+  });
+
+  it('during the chunked read-ahead: nothing reaches the upstream, and llmtap keeps serving', async () => {
+    const s = await setup(undefined);
+    const port = portOf(s.app.server.dataUrl);
+    const socket = await new Promise<Socket>((resolve) => {
+      const sock: Socket = netConnect(port, '127.0.0.1', () => resolve(sock));
+    });
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /up/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"model":"gpt-4o`,
+    );
+    await sleep(100);
+    socket.destroy();
+    await sleep(200);
+    expect(s.upstream.connections()).toBe(0);
+    await expectStillServing(s);
+  });
+});
