@@ -9,6 +9,7 @@ import type { ProviderAdapter, ResponseFilter } from '../adapter.ts';
 import type { Limits, Timeouts } from '../config/schema.ts';
 import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { redactText } from '../redact.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { RouteMatch } from './router.ts';
 import { type CallContext, type CallTap, now, type TapFactory } from './tap.ts';
@@ -349,7 +350,12 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
             upstream: route.address,
             code: transport,
           });
-          answerError(errorCodeFor(transport), `upstream ${route.address}: ${error.message}`, transport);
+          // Redacted: transport messages may quote a URL or proxy credentials the app should not see echoed.
+          answerError(
+            errorCodeFor(transport),
+            redactText(`upstream ${route.address}: ${error.message}`),
+            transport,
+          );
         },
       };
       dispatcher.dispatch(
