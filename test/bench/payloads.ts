@@ -4,9 +4,19 @@
  */
 
 /** What the fake upstream answers; chosen by the `model` field at the start of the request body. */
-export type Mode = 'json' | 'sse' | 'ttft' | 'paced' | 'slow' | 'large' | 'e400' | 'e500';
+export type Mode = 'json' | 'sse' | 'ttft' | 'paced' | 'slow' | 'large' | 'huge' | 'e400' | 'e500';
 
-export const MODES: readonly Mode[] = ['json', 'sse', 'ttft', 'paced', 'slow', 'large', 'e400', 'e500'];
+export const MODES: readonly Mode[] = [
+  'json',
+  'sse',
+  'ttft',
+  'paced',
+  'slow',
+  'large',
+  'huge',
+  'e400',
+  'e500',
+];
 
 /** SSE events per stream, not counting the usage event and `[DONE]`. */
 export const SSE_EVENTS = 50;
@@ -35,19 +45,31 @@ const requestJson = (mode: Mode, stream: boolean, prompt: string): string =>
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
   });
 
-const requests: Record<Mode, Buffer> = {
-  json: Buffer.from(requestJson('json', false, 'Say hello in one short sentence.')),
-  sse: Buffer.from(requestJson('sse', true, 'Count from one to fifty.')),
-  ttft: Buffer.from(requestJson('ttft', true, 'Count from one to fifty, slowly.')),
-  paced: Buffer.from(requestJson('paced', true, 'Write fifty tokens at a human pace.')),
-  slow: Buffer.from(requestJson('slow', true, 'Think for a while.')),
+const builders: Record<Mode, () => string> = {
+  json: () => requestJson('json', false, 'Say hello in one short sentence.'),
+  sse: () => requestJson('sse', true, 'Count from one to fifty.'),
+  ttft: () => requestJson('ttft', true, 'Count from one to fifty, slowly.'),
+  paced: () => requestJson('paced', true, 'Write fifty tokens at a human pace.'),
+  slow: () => requestJson('slow', true, 'Think for a while.'),
   // ~1 MB prompt: the body a RAG app sends with a long context.
-  large: Buffer.from(requestJson('large', false, 'lorem ipsum dolor sit amet '.repeat(38_836))),
-  e400: Buffer.from(requestJson('e400', false, 'This request is refused.')),
-  e500: Buffer.from(requestJson('e500', false, 'The upstream fails.')),
+  large: () => requestJson('large', false, 'lorem ipsum dolor sit amet '.repeat(38_836)),
+  // ~5 MB: above the 4 MB a proxy may buffer for usage injection, so it must stream (correctness only).
+  huge: () => requestJson('huge', false, 'lorem ipsum dolor sit amet '.repeat(194_180)),
+  e400: () => requestJson('e400', false, 'This request is refused.'),
+  e500: () => requestJson('e500', false, 'The upstream fails.'),
 };
 
-export const requestBody = (mode: Mode): Buffer => requests[mode];
+// Built on first use: every client process imports this module, most never send the big bodies.
+const requests = new Map<Mode, Buffer>();
+
+export const requestBody = (mode: Mode): Buffer => {
+  let body = requests.get(mode);
+  if (body === undefined) {
+    body = Buffer.from(builders[mode]());
+    requests.set(mode, body);
+  }
+  return body;
+};
 
 /** Mode from the first bytes of a request body (the model name sits in the first chunk). */
 export const modeOf = (firstChunk: Buffer): Mode => {
@@ -148,6 +170,7 @@ const errorBody = (message: string, type: string, code: string): Buffer[] => [
 const answers: Record<Mode, Answer> = {
   json: answer(200, 'application/json', [chatCompletion(modelFor('json'))]),
   large: answer(200, 'application/json', [chatCompletion(modelFor('large'))]),
+  huge: answer(200, 'application/json', [chatCompletion(modelFor('huge'))]),
   sse: answer(200, 'text/event-stream', sseEvents(modelFor('sse'), SSE_EVENTS)),
   ttft: answer(200, 'text/event-stream', sseEvents(modelFor('ttft'), SSE_EVENTS), TTFT_DELAY_MS),
   paced: answer(200, 'text/event-stream', sseEvents(modelFor('paced'), SSE_EVENTS), PACED_INTERVAL_MS),

@@ -130,7 +130,7 @@ export const budgetLines = (data: RunData): BudgetLine[] => {
       'all',
       verifyProblems.length === 0
         ? `${verify.reduce((n, v) => n + v.checked, 0)} checked`
-        : verifyProblems.map((v) => `${v.target}: ${v.problems.join(', ')}`).join('; '),
+        : [...new Set(verifyProblems.map((v) => `${v.target}: ${v.problems.join(', ')}`))].join('; '),
       verifyProblems.length === 0,
       true,
       q,

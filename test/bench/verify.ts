@@ -3,7 +3,7 @@ import { post } from './net.ts';
 import { answerFor, type Mode, requestBody } from './payloads.ts';
 import type { Target } from './targets.ts';
 
-const CHECKED: readonly Mode[] = ['json', 'sse', 'ttft', 'large', 'e400', 'e500'];
+const CHECKED: readonly Mode[] = ['json', 'sse', 'ttft', 'large', 'huge', 'e400', 'e500'];
 
 export interface VerifyResult {
   readonly target: string;
