@@ -12,6 +12,7 @@ export type Field =
   | 'cpuUsPerEvent'
   | 'cpuPct'
   | 'busyPct'
+  | 'foreignPct'
   | 'rssPeakMb';
 
 /** A getter for one figure; `undefined` when the cell or target was not measured. */

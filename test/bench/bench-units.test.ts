@@ -62,6 +62,7 @@ const cell = (target: string, rep: number, rps: number): CellResult => ({
   cpuPct: 50,
   upstreamCpuPct: 10,
   busyPct: 90,
+  foreignPct: 5,
   rssPeakMb: 100,
 });
 

@@ -1,8 +1,17 @@
 /** One measured cell: a client run against one target while the target's CPU, RSS and the machine are sampled. */
+
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Mode } from './payloads.ts';
 import { eventsPerStream } from './payloads.ts';
-import { busyPercent, cpuMicros, machineTicks, sampleRss } from './proc-stats.ts';
+import {
+  busyMicros,
+  busyPercent,
+  cpuMicros,
+  machineTicks,
+  sampleRss,
+  selfAndReapedMicros,
+} from './proc-stats.ts';
 import { runNodeJson, type Started } from './procs.ts';
 import type { Target } from './targets.ts';
 import { type ClosedResult, runWrk } from './wrk.ts';
@@ -39,6 +48,8 @@ export interface CellResult {
   readonly cpuPct: number;
   readonly upstreamCpuPct: number;
   readonly busyPct: number;
+  /** Machine CPU used by other tenants during the cell, % of all cores (busy minus everything the bench ran). */
+  readonly foreignPct: number;
   readonly rssPeakMb: number;
   /** Open loop: the most a send left after its scheduled time (a lagging client voids the cell). */
   readonly clientLagMs?: number;
@@ -50,6 +61,8 @@ export interface CellContext {
   readonly tmp: string;
   readonly durationMs: number;
 }
+
+const CORES = availableParallelism();
 
 const script = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
 
@@ -105,6 +118,7 @@ export const runCell = async (
   const cpu0 = pid === undefined ? 0 : cpuMicros(pid);
   const up0 = cpuMicros(context.upstream.pid);
   const machine0 = machineTicks();
+  const own0 = selfAndReapedMicros();
   const rss = sampleRss(pid === undefined ? [] : [pid]);
   const t0 = performance.now();
   const out = await runClient(spec, url, context);
@@ -112,6 +126,9 @@ export const runCell = async (
   const peaks = rss.stop();
   const cpuUs = pid === undefined ? 0 : cpuMicros(pid) - cpu0;
   const upUs = cpuMicros(context.upstream.pid) - up0;
+  const machine1 = machineTicks();
+  const ownUs = cpuUs + upUs + selfAndReapedMicros() - own0;
+  const foreignUs = Math.max(0, busyMicros(machine0, machine1) - ownUs);
   const streaming = spec.mode === 'sse' || spec.mode === 'ttft' || spec.mode === 'paced';
   const events = out.requests * eventsPerStream(spec.mode);
   return {
@@ -131,7 +148,8 @@ export const runCell = async (
     ...(streaming ? { cpuUsPerEvent: events === 0 ? 0 : cpuUs / events } : {}),
     cpuPct: (100 * cpuUs) / wallUs,
     upstreamCpuPct: (100 * upUs) / wallUs,
-    busyPct: busyPercent(machine0, machineTicks()),
+    busyPct: busyPercent(machine0, machine1),
+    foreignPct: (100 * foreignUs) / (wallUs * CORES),
     rssPeakMb: pid === undefined ? 0 : (peaks.get(pid) ?? 0) / 1024,
     ...(out.maxLagMs === undefined ? {} : { clientLagMs: out.maxLagMs }),
   };

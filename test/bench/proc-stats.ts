@@ -34,6 +34,26 @@ const statusField = (pid: number, field: string): number => {
 export const rssKb = (pid: number): number =>
   childPids(pid).reduce((sum, kid) => sum + statusField(kid, 'VmRSS'), statusField(pid, 'VmRSS'));
 
+/**
+ * CPU µs of this process plus its children that already exited and were reaped (the load generators):
+ * with the targets' and upstream's own counters this accounts for everything the bench ran.
+ */
+export const selfAndReapedMicros = (): number => {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (
+      (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * CLOCK_TICK_US
+    );
+  } catch {
+    return 0;
+  }
+};
+
+/** Machine busy time in µs between two samples (all CPUs). */
+export const busyMicros = (from: MachineTicks, to: MachineTicks): number =>
+  (to.busy - from.busy) * CLOCK_TICK_US;
+
 interface MachineTicks {
   readonly busy: number;
   readonly total: number;

@@ -79,14 +79,14 @@ export const renderSummary = (
   }
   if (rerun.length > 0) out.push(`\nrerun once (rep spread > 15%): ${rerun.map((c) => c.id).join(', ')}`);
   if (noisy.length > 0) out.push(`noisy (rep spread > 15%, after any rerun): ${noisy.join(', ')}`);
-  // Latency cells load the box lightly; a busy machine there means other tenants, so their tails are suspect.
-  const crowded = cells
-    .filter((c) => c.kind !== 'closed')
-    .flatMap((c) => targetNames.map((t) => [c.id, t, median(c.id, t, 'busyPct')] as const))
-    .filter(([, , busy]) => busy !== undefined && busy > 50)
-    .map(([cell, t, busy]) => `${cell}/${t} ${busy?.toFixed(0)}%`);
-  if (crowded.length > 0)
-    out.push(`crowded latency cells (machine busy > 50%, other tenants): ${crowded.join(', ')}`);
+  // CPU that neither the targets, the upstream nor the load generators used: other tenants (plus some of
+  // the loopback's softirq time). Above 15% of the machine a cell's figures are disturbed.
+  const disturbed = cells
+    .flatMap((c) => targetNames.map((t) => [c.id, t, median(c.id, t, 'foreignPct')] as const))
+    .filter(([, , foreign]) => foreign !== undefined && foreign > 15)
+    .map(([cell, t, foreign]) => `${cell}/${t} ${foreign?.toFixed(0)}%`);
+  if (disturbed.length > 0)
+    out.push(`disturbed by other load (median foreign CPU > 15% of the machine): ${disturbed.join(', ')}`);
   const lagging = results
     .filter((r) => (r.clientLagMs ?? 0) > 20)
     .map((r) => `${r.cell}/${r.target} rep ${r.rep} ${r.clientLagMs?.toFixed(0)} ms`);
