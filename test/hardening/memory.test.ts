@@ -12,8 +12,27 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { type CliRun, launchCli, startCountingUpstream, waitUntil } from './helpers.ts';
 
-/** The documented bound (README, "Limits and memory"): llmtap's RSS with 1,000 open streams. */
+/** The documented bound (README, "Reliability"): llmtap's RSS with 1,000 open streams. */
 const rssBoundMiB = 256;
+/**
+ * RSS after paused readers pulled hundreds of MiB through llmtap in seconds: mostly garbage-collector slack from
+ * that throughput (V8 keeps the heap it grew), not live data — the live-buffer assertion is the real bound.
+ */
+const slowReaderRssBoundMiB = 384;
+const memoryProbe = new URL('./fixtures/memory-probe.ts', import.meta.url).pathname;
+
+/** Live memory of the llmtap child after a forced GC (needs the memory probe preloaded). */
+const liveMemory = async (run: CliRun): Promise<NodeJS.MemoryUsage> => {
+  const before = run.stderr().length;
+  run.child.kill('SIGUSR2');
+  await waitUntil(() => run.stderr().slice(before).includes('MEMPROBE '), 5000);
+  const line = run
+    .stderr()
+    .slice(before)
+    .split('\n')
+    .find((l) => l.startsWith('MEMPROBE ')) as string;
+  return JSON.parse(line.slice('MEMPROBE '.length)) as NodeJS.MemoryUsage;
+};
 const streams = 1000;
 
 /** Current (VmRSS) or peak (VmHWM) resident memory of a process, in MiB. */
@@ -87,6 +106,71 @@ describe.skipIf(process.platform !== 'linux')('bounded memory', () => {
     for (const res of held.splice(0)) res.end(tail);
     const bodies = await Promise.all(opened.map((s) => s.done));
     expect(bodies.every((b) => b === head + tail)).toBe(true);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 60_000);
+
+  it('30 clients that stop reading while their upstreams pour data: llmtap holds about a chunk each, not the streams', async () => {
+    const readers = 30;
+    const perStream = 32 * 1024 * 1024;
+    const piece = Buffer.from(`data: {"choices":[{"delta":{"content":"${'y'.repeat(8000)}"}}]}\n\n`);
+    let written = 0;
+    let blocked = 0;
+    const upstreamResponses: ServerResponse[] = [];
+    const upstream = await startCountingUpstream(async (_req, res) => {
+      upstreamResponses.push(res);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // Up to 32 MiB each if nothing pushed back (loopback kernel buffers alone absorb ~15 MiB per stream).
+      for (let sent = 0; sent < perStream && !res.destroyed; sent += piece.length) {
+        written += piece.length;
+        if (!res.write(piece)) {
+          blocked += 1;
+          await once(res, 'drain');
+          blocked -= 1;
+        }
+      }
+      res.end();
+    });
+    cleanups.push(() => upstream.close());
+    const run = await launchCli(
+      `routes:\n  - {prefix: /up, provider: openai, upstream: "${upstream.url}", streamUsage: passthrough}\nlogLevel: warn\n`,
+      {},
+      ['--expose-gc', '--import', memoryProbe],
+    );
+    cleanups.push(() => {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    });
+    const pid = run.child.pid as number;
+    const idleRss = rssMiB(pid);
+    const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+    cleanups.push(() => agent.destroy());
+    const paused: IncomingMessage[] = [];
+    for (let batch = 0; batch < readers / 10; batch += 1) {
+      const wave = await Promise.all(Array.from({ length: 10 }, () => open(run.dataUrl, agent)));
+      for (const s of wave) {
+        s.res.pause();
+        paused.push(s.res);
+      }
+    }
+    // The upstreams end up blocked on backpressure: the total written stops growing.
+    let last = -1;
+    for (let i = 0; i < 60 && written !== last; i += 1) {
+      last = written;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(written).toBe(last);
+    const rss = rssMiB(pid);
+    const live = await liveMemory(run);
+    console.log(
+      `slow readers: ${readers} paused streams (${blocked} upstreams blocked), ${(written / 1024 / 1024).toFixed(0)} MiB written upstream, llmtap RSS ${idleRss.toFixed(1)} -> ${rss.toFixed(1)} MiB, live buffers after GC ${(live.arrayBuffers / 1048576).toFixed(1)} MiB`,
+    );
+    // Backpressure held: nowhere near everything was pulled from the upstreams…
+    expect(written).toBeLessThan(readers * perStream);
+    // …and what llmtap itself keeps alive is about a chunk per direction per stream, not the streams.
+    expect(live.arrayBuffers / readers).toBeLessThan(512 * 1024);
+    expect(rss).toBeLessThan(slowReaderRssBoundMiB);
+    for (const res of upstreamResponses) res.destroy();
+    for (const res of paused) res.destroy();
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   }, 60_000);
