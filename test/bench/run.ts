@@ -114,6 +114,7 @@ const main = async (): Promise<number> => {
   killer.unref();
 
   const tmp = mkdtempSync(join(tmpdir(), 'llmtap-bench-'));
+  tmpDirs.push(tmp);
   mkdirSync(RESULTS, { recursive: true });
   const wrk = process.env.BENCH_NO_WRK === '1' ? undefined : findWrk();
   const nginx = process.env.BENCH_NO_NGINX === '1' ? undefined : findNginx();
@@ -314,7 +315,12 @@ const main = async (): Promise<number> => {
   return problems.length > 0 ? 2 : failed.length > 0 ? 1 : 0;
 };
 
-process.on('exit', killAllNow);
+/** Temporary directories to remove however the run ends (configs, nginx temp paths, wrk scripts). */
+const tmpDirs: string[] = [];
+process.on('exit', () => {
+  killAllNow();
+  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     killAllNow();
