@@ -273,6 +273,9 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
           tap?.upstreamRequestSent(now());
         },
         onResponseStart(controller, statusCode, _headers, statusMessage) {
+          // Informational answers (103 Early Hints…) precede the real one: not forwarded (1xx are per hop), and
+          // writing them as the head would make the final response a second head, which aborts the call.
+          if (statusCode < 200) return;
           req.socket.setTimeout(idleMs);
           status = statusCode;
           const at = now();
