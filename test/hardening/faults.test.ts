@@ -628,3 +628,34 @@ describe('client disconnects before the upstream request exists', () => {
     await expectStillServing(s);
   });
 });
+
+describe('informational upstream responses', () => {
+  it('a 103 Early Hints before the answer: the client gets the final response whole', async () => {
+    const tcp = createTcpServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () =>
+        socket.end(
+          'HTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}',
+        ),
+      );
+    });
+    tcp.listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const app = await startFullLlmtap({
+      routes: [
+        {
+          prefix: '/e',
+          provider: 'openai',
+          upstream: `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+        },
+      ],
+    });
+    cleanups.push(async () => {
+      await app.shutdown();
+      tcp.close();
+    });
+    const answer = await rawRequest(`${app.server.dataUrl}/e/v1/models`);
+    expect(answer.status).toBe(200);
+    expect(answer.body.toString()).toBe('{"ok":true}');
+  });
+});
