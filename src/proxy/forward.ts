@@ -294,6 +294,8 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
           if (options.draining()) out.push('connection', 'close');
           tap?.responseHead(statusCode, lowerCased, at);
           if (statusMessage !== undefined && statusMessage !== '') res.statusMessage = statusMessage;
+          // The upstream's headers only: Node would otherwise add a Date the upstream did not send.
+          res.sendDate = false;
           res.writeHead(statusCode, out);
           // Flush the head now: the first model token may be seconds away.
           res.flushHeaders();
