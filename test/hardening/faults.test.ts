@@ -659,3 +659,33 @@ describe('informational upstream responses', () => {
     expect(answer.body.toString()).toBe('{"ok":true}');
   });
 });
+
+describe('response headers are the upstream’s', () => {
+  it('no Date header is added when the upstream sent none (HTTP/1.0, close-delimited body)', async () => {
+    const tcp = createTcpServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () =>
+        socket.end('HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n{"ok":true}'),
+      );
+    });
+    tcp.listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const app = await startFullLlmtap({
+      routes: [
+        {
+          prefix: '/e',
+          provider: 'openai',
+          upstream: `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+        },
+      ],
+    });
+    cleanups.push(async () => {
+      await app.shutdown();
+      tcp.close();
+    });
+    const answer = await rawRequest(`${app.server.dataUrl}/e/v1/models`);
+    expect(answer.body.toString()).toBe('{"ok":true}');
+    expect(answer.headers.date).toBeUndefined();
+    expect(answer.headers['content-type']).toBe('application/json');
+  });
+});
