@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'LLMTAP_FORBIDDEN_HOST'
   | 'LLMTAP_FORBIDDEN_ORIGIN'
   | 'LLMTAP_METHOD_NOT_ALLOWED'
+  | 'LLMTAP_INTERNAL'
   | 'LLMTAP_CONFIG_INVALID';
 
 interface ErrorRow {
@@ -75,6 +76,12 @@ export const errorCatalogue = {
     status: 405,
     type: 'llmtap_request_error',
     description: 'CONNECT is refused: llmtap is a reverse proxy, not an open forward proxy.',
+  },
+  LLMTAP_INTERNAL: {
+    status: 500,
+    type: 'llmtap_internal_error',
+    description:
+      'A bug in llmtap stopped it from forwarding the request (logged; the process keeps serving).',
   },
   LLMTAP_CONFIG_INVALID: {
     status: 0,

@@ -151,7 +151,13 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
     const declaredLength = contentLength === undefined ? undefined : Number(contentLength);
     const hasBody =
       declaredLength !== undefined ? declaredLength > 0 : req.headers['transfer-encoding'] !== undefined;
-    const adapter = tap === undefined ? undefined : options.adapterFor(match);
+    let adapter: ProviderAdapter | undefined;
+    try {
+      adapter = tap === undefined ? undefined : options.adapterFor(match);
+    } catch (error) {
+      // No adapter means no usage injection: the request goes as sent.
+      options.onTapError(error);
+    }
     const injection =
       tap !== undefined && route.config.streamUsage !== 'passthrough' && method === 'POST'
         ? adapter?.streamUsage
@@ -382,7 +388,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
     /** A bug on the way to dispatch: answer 502 rather than leave the client waiting for the idle timeout. */
     const internalError = (error: unknown): void => {
       logger.error('request could not be forwarded', { route: route.config.prefix, error });
-      answerError('LLMTAP_UPSTREAM_ERROR', 'llmtap failed to forward the request', 'LLMTAP_INTERNAL');
+      answerError('LLMTAP_INTERNAL', errorCatalogue.LLMTAP_INTERNAL.description, 'LLMTAP_INTERNAL');
     };
     if (!hasBody) {
       tap?.requestEnd();

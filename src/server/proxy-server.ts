@@ -180,6 +180,18 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     forward(req, res, match);
   };
 
+  // A synchronous bug in the handler would otherwise escape into the process handler and leave this client
+  // waiting until the idle timeout: answer 500 (or cut a response already started) instead.
+  const safeHandle = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      handle(req, res);
+    } catch (error) {
+      logger.error('request handler failed', { error, method: req.method });
+      if (!res.headersSent) refuse(res, 'LLMTAP_INTERNAL', errorCatalogue.LLMTAP_INTERNAL.description);
+      else res.destroy();
+    }
+  };
+
   const dataServer = createServer(
     {
       headersTimeout: config.timeouts.headersMs,
@@ -192,7 +204,7 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       // socket up to headersMs + 30 s, and a short headersMs would not be honoured at all.
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.timeouts.headersMs / 4))),
     },
-    handle,
+    safeHandle,
   );
 
   // Parser errors (ambiguous framing, bad chunked encoding, oversized headers, header timeout) get llmtap's
