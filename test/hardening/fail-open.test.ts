@@ -305,3 +305,77 @@ describe('usage injection fails open (the one place llmtap alters bytes)', () =>
     );
   });
 });
+
+describe('bugs in the core itself never leave a client hanging', () => {
+  beforeAll(() => {
+    upstream.setHandler((_req, res) => {
+      res.writeHead(stream.response.status, replayHeaders(stream));
+      res.end(wireBody(stream));
+    });
+  });
+
+  it('an adapter lookup that throws: the call is forwarded untouched and the failure reported', async () => {
+    const reported: unknown[] = [];
+    const server = await startProxyServer({
+      config: testConfig({ routes: [{ prefix: '/openai', provider: 'openai', upstream: upstream.url }] }),
+      logger: createLogger('silent'),
+      tapFactory: { open: () => ({ ...noopTap }) },
+      adapterFor: () => {
+        throw new Error('registry bug');
+      },
+      onTapError: (error) => reported.push(error),
+      env: {},
+    });
+    try {
+      const response = await rawRequest(`${server.dataUrl}/openai${stream.request.path}`, {
+        method: 'POST',
+        body: stream.request.body ?? '{}',
+      });
+      expect(response.body.equals(wireBody(stream))).toBe(true);
+      expect(reported).toHaveLength(1);
+    } finally {
+      await server.drain(500);
+    }
+  });
+
+  it('an exception escaping the request handler: 500 LLMTAP_INTERNAL at once, and the next call is served', async () => {
+    let failNext = true;
+    const server = await startProxyServer({
+      config: testConfig({ routes: [{ prefix: '/openai', provider: 'openai', upstream: upstream.url }] }),
+      logger: createLogger('silent'),
+      tapFactory: { open: () => ({ ...noopTap }) },
+      adapterFor: () => {
+        if (failNext) throw new Error('registry bug');
+        return undefined;
+      },
+      // The error sink failing too: nothing is left between the bug and the HTTP server but the handler guard.
+      onTapError: () => {
+        failNext = false;
+        throw new Error('error sink bug');
+      },
+      env: {},
+    });
+    try {
+      const failed = await rawRequest(`${server.dataUrl}/openai/v1/models`);
+      expect(failed.status).toBe(500);
+      expect(JSON.parse(failed.body.toString()).error.code).toBe('LLMTAP_INTERNAL');
+      const next = await rawRequest(`${server.dataUrl}/openai${stream.request.path}`, {
+        method: 'POST',
+        body: stream.request.body ?? '{}',
+      });
+      expect(next.body.equals(wireBody(stream))).toBe(true);
+    } finally {
+      await server.drain(500);
+    }
+  });
+});
+
+const noopTap: CallTap = {
+  requestBody: () => {},
+  requestEnd: () => {},
+  upstreamRequestSent: () => {},
+  responseHead: () => {},
+  responseBody: () => {},
+  clientFirstByte: () => {},
+  end: () => undefined,
+};
