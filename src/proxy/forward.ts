@@ -126,6 +126,8 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
 
   return (req, res, match) => {
     const start = now();
+    // Kept here: Node detaches `req.socket` once a streamed request body has been read to its end.
+    const clientSocket = req.socket;
     const { route, upstreamPath, search } = match;
     const idleMs = route.config.idleTimeoutMs ?? timeouts.idleMs;
     const method = req.method ?? 'GET';
@@ -274,7 +276,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
         onRequestSent() {
           // Until the upstream answers, the client's connection is silent by design (the model is thinking):
           // that wait is bounded by upstreamHeadersMs, not by the client-side idle timeout.
-          req.socket.setTimeout(0);
+          clientSocket.setTimeout(0);
           tap?.requestEnd();
           tap?.upstreamRequestSent(now());
         },
@@ -282,7 +284,7 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
           // Informational answers (103 Early Hints…) precede the real one: not forwarded (1xx are per hop), and
           // writing them as the head would make the final response a second head, which aborts the call.
           if (statusCode < 200) return;
-          req.socket.setTimeout(idleMs);
+          clientSocket.setTimeout(idleMs);
           status = statusCode;
           const at = now();
           const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];

@@ -142,6 +142,26 @@ describe('streaming', () => {
   });
 });
 
+describe('request bodies', () => {
+  it('streams a large request body (past the read-ahead and injection buffers) byte for byte', async () => {
+    const upstream = await startUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ length: req.body.length, last: req.body.at(-1) }));
+    });
+    const proxy = await setup(upstream);
+    const body = Buffer.alloc(5 * 1024 * 1024 + 7, 97);
+    body[body.length - 1] = 98;
+    const response = await rawRequest(`${proxy.dataUrl}/up/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body.toString())).toEqual({ length: body.length, last: 98 });
+    expect(upstream.received[0]?.body.equals(body)).toBe(true);
+  });
+});
+
 describe('errors', () => {
   it('answers 502 with the JSON error shape when the upstream refuses connections', async () => {
     const closed = createServer();
