@@ -396,3 +396,87 @@ describe('fuzzing the whole product with mutated recorded exchanges', () => {
     expect((await rawRequest(`${app.server.dataUrl}/openai/v1/models`)).status).toBe(200);
   });
 });
+
+/** What the upstream must receive from a client header list: hop-by-hop and Connection-named headers removed. */
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+/** Set by the client library or by llmtap itself (Host, framing, W3C trace context of llmtap's span). */
+const notCompared = new Set(['host', 'content-length', 'expect', 'traceparent', 'tracestate', 'baggage']);
+
+describe('fuzzing request headers', () => {
+  it('random end-to-end headers (duplicates, any case) reach the upstream in order; hop-by-hop and Connection-named ones never do', async () => {
+    // (Upgrade is left out: with Connection: upgrade it is a WebSocket handshake, another path; Trailer is refused by
+    // Node's client on a request without a chunked body.)
+    const nameArb = fc.oneof(
+      fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/).map((n) => `X-${n}`),
+      fc.constantFrom(
+        'keep-alive',
+        'te',
+        'proxy-authorization',
+        'authorization',
+        'x-api-key',
+        'accept',
+        'user-agent',
+        'openai-beta',
+        'anthropic-version',
+        'X-Stainless-Retry-Count',
+      ),
+    );
+    const valueArb = fc.stringMatching(/^[!-~]([ -~]{0,30}[!-~])?$/);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(nameArb, valueArb), { maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        async (pairs, connectionPicks) => {
+          // Some of the client's own header names, listed in Connection (hop-by-hop by declaration).
+          const named = connectionPicks
+            .map((i) => pairs[i % Math.max(1, pairs.length)]?.[0])
+            .filter((n) => n !== undefined);
+          // An array of headers is sent as is: Node adds no Host of its own.
+          const raw: string[] = ['Host', new URL(app.server.dataUrl).host];
+          for (const [name, value] of pairs) raw.push(name, value);
+          if (named.length > 0) raw.push('Connection', named.join(', '));
+          const before = upstream.completed.length;
+          const result = await new Promise<number>((resolve) => {
+            const req = request(
+              `${app.server.dataUrl}/openai/v1/models`,
+              { method: 'GET', headers: raw },
+              (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.statusCode ?? 0));
+              },
+            );
+            req.on('error', () => resolve(-1));
+            req.end();
+          });
+          expect(result).toBe(200);
+          expect(upstream.completed.length).toBe(before + 1);
+          const dropped = new Set([...hopByHop, ...named.map((n) => n.toLowerCase())]);
+          const expected = pairs
+            .filter(([name]) => !dropped.has(name.toLowerCase()) && !notCompared.has(name.toLowerCase()))
+            .map(([name, value]) => `${name}: ${value}`);
+          const got = upstream.completed.at(-1)?.rawHeaders ?? [];
+          const received: string[] = [];
+          for (let i = 0; i + 1 < got.length; i += 2) {
+            const name = got[i] as string;
+            if (notCompared.has(name.toLowerCase()) || name.toLowerCase() === 'connection') continue;
+            // Names keep the client's spelling and case.
+            received.push(`${name}: ${got[i + 1]}`);
+          }
+          expect(received).toEqual(expected);
+          expect(faults).toEqual([]);
+        },
+      ),
+      { numRuns: 150, ...(seed === undefined ? {} : { seed }) },
+    );
+  });
+});

@@ -83,7 +83,13 @@ export interface CountingUpstream {
   /** Requests whose head arrived (counted before the body is read). */
   requestStarts(): number;
   /** Requests whose body arrived completely, with their bytes. */
-  readonly completed: { method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }[];
+  readonly completed: {
+    method: string;
+    url: string;
+    headers: IncomingMessage['headers'];
+    rawHeaders: string[];
+    body: Buffer;
+  }[];
   setHandler(
     handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>,
   ): void;
@@ -111,7 +117,13 @@ export const startCountingUpstream = async (
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      completed.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      completed.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      });
       Promise.resolve(current(req, res, body)).catch(() => res.destroy());
     });
     req.on('error', () => undefined);
