@@ -5,7 +5,7 @@
  * this run against the budget. Exit code: 0 ok, 1 a budget/correctness line FAILed, 2 the bench broke.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { CELLS, type Options, parseOptions } from './options.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { rssKb } from './proc-stats.ts';
 import { firstJsonLine, killAllNow, runNodeJson, start, stopAll } from './procs.ts';
+import { summarizeProfile } from './profile-summary.ts';
 import { runSoak, type SoakResult } from './soak.ts';
 import { round } from './stats.ts';
 import { runStreams, type StreamsResult, upstreamQuiet } from './streams.ts';
@@ -104,7 +105,20 @@ const warmUp = async (targets: readonly Target[], context: CellContext, options:
   }
 };
 
+/** Summaries of the profiles this run wrote (one per llmtap process: long-lived targets, fresh ones). */
+const printProfiles = (dir: string, since: number): void => {
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(dir, f))
+      .filter((f) => statSync(f).mtimeMs >= since);
+  } catch {}
+  for (const file of files) console.log(`\n${summarizeProfile(file, 15)}`);
+};
+
 const main = async (): Promise<number> => {
+  const startedAt = Date.now();
   const options = parseOptions(process.argv.slice(2), process.env);
   const killer = setTimeout(() => {
     log(`global timeout (${options.globalTimeoutMs / 60_000} min): stopping everything`);
@@ -308,6 +322,7 @@ const main = async (): Promise<number> => {
   log(`results written to ${file}`);
   await sink.close();
   await stopAll();
+  if (options.cpuProf) printProfiles(join(RESULTS, 'profiles'), startedAt);
   rmSync(tmp, { recursive: true, force: true });
   clearTimeout(killer);
   const failed = budget.filter((b) => b.status === 'FAIL');
