@@ -38,7 +38,11 @@ describe.runIf(enabled)('npm run bench -- --quick (trimmed)', () => {
       streams: { target: string; leaked: number }[];
     };
     expect(result.budget.filter((line) => line.correctness && line.status !== 'PASS')).toEqual([]);
-    expect(result.streams.map((s) => s.leaked)).toEqual([0, 0, 0]);
+    // Quick mode checks cancellation on the Node proxies (bare and llmtap here).
+    expect(result.streams.map((s) => [s.target, s.leaked])).toEqual([
+      ['bare', 0],
+      ['llmtap', 0],
+    ]);
   }, 300_000);
 });
 
