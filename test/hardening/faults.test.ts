@@ -689,3 +689,28 @@ describe('response headers are the upstream’s', () => {
     expect(answer.headers['content-type']).toBe('application/json');
   });
 });
+
+describe('WebSocket pass-through faults', () => {
+  it('an upgrade to an upstream that refuses connections closes the client socket; llmtap keeps serving', async () => {
+    const gone = await startCountingUpstream();
+    const goneUrl = gone.url;
+    await gone.close();
+    const s = await setup(undefined);
+    const app = await startFullLlmtap({
+      routes: [{ prefix: '/ws', provider: 'openai', upstream: goneUrl }],
+    });
+    cleanups.push(() => app.shutdown());
+    const port = portOf(app.server.dataUrl);
+    const answer = await rawExchange(
+      port,
+      [
+        `GET /ws/v1/realtime HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      ],
+      { timeoutMs: 3000 },
+    );
+    expect(answer.closed).toBe(true);
+    expect(answer.status === undefined || answer.status >= 400).toBe(true);
+    expect((await rawRequest(`${app.server.dataUrl}/ws/v1/models`)).status).toBe(502);
+    await expectStillServing(s);
+  });
+});
