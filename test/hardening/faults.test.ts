@@ -714,3 +714,54 @@ describe('WebSocket pass-through faults', () => {
     await expectStillServing(s);
   });
 });
+
+describe('WebSocket resets', () => {
+  for (const side of ['client', 'upstream'] as const) {
+    it(`a reset from the ${side} after the 101 closes the tunnel without an error escaping; llmtap keeps serving`, async () => {
+      const upstreamSockets: Socket[] = [];
+      const tcp = createTcpServer((socket) => {
+        upstreamSockets.push(socket);
+        socket.on('error', () => undefined);
+        socket.once('data', () =>
+          socket.write(
+            'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nhello',
+          ),
+        );
+      });
+      tcp.listen(0, '127.0.0.1');
+      await once(tcp, 'listening');
+      const app = await startFullLlmtap({
+        routes: [
+          {
+            prefix: '/ws',
+            provider: 'openai',
+            upstream: `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+          },
+        ],
+      });
+      cleanups.push(async () => {
+        await app.shutdown();
+        for (const socket of upstreamSockets) socket.destroy();
+        tcp.close();
+      });
+      const port = portOf(app.server.dataUrl);
+      const client = netConnect(port, '127.0.0.1');
+      client.on('error', () => undefined);
+      await once(client, 'connect');
+      let received = '';
+      client.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      client.write(
+        `GET /ws/v1/realtime HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
+      expect(await waitUntil(() => received.endsWith('hello'), 2000)).toBe(true);
+      expect(received.startsWith('HTTP/1.1 101')).toBe(true);
+      if (side === 'client') client.resetAndDestroy();
+      else upstreamSockets.at(-1)?.resetAndDestroy();
+      await sleep(200);
+      expect((await rawRequest(`${app.server.dataUrl}/nowhere`)).status).toBe(404);
+      client.destroy();
+    });
+  }
+});
