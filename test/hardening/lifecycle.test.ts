@@ -219,9 +219,13 @@ describe('SIGTERM with a collector that never answers', () => {
 describe('process-level fault policy', () => {
   it('an uncaught exception and an unhandled rejection in callbacks leave in-flight streams whole and the process serving', async () => {
     const upstream = await streamingUpstream(10, 60);
-    cleanups.push(() => upstream.close());
+    const receiver = await startOtlpReceiver();
+    cleanups.push(
+      () => upstream.close(),
+      () => receiver.close(),
+    );
     const preload = new URL('./fixtures/fault-on-signal.ts', import.meta.url).pathname;
-    const run = track(await launchCli(routeYaml(upstream.url), {}, ['--import', preload]));
+    const run = track(await launchCli(routeYaml(upstream.url), otlpEnv(receiver), ['--import', preload]));
     const res = await open(`${run.dataUrl}/up/v1/chat/completions`);
     const body = collect(res);
     await sleep(100);
@@ -248,6 +252,14 @@ describe('process-level fault policy', () => {
     expect(output).not.toContain('CANARYrejected');
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+    // Counted where operators look: llmtap.telemetry.errors{stage="observer"}, flushed at shutdown.
+    const counted = receiver.metrics
+      .filter((m) => m.name === 'llmtap.telemetry.errors')
+      .flatMap((m) => m.points)
+      .filter((p) => p.attributes['llmtap.telemetry.stage'] === 'observer')
+      .reduce((sum, p) => sum + (p.value ?? 0), 0);
+    expect(counted).toBe(2);
+    expect(receiver.allBytes().includes('CANARY')).toBe(false);
   });
 
   it('a storm of faults drains gracefully (the in-flight stream still finishes) and exits 1 for a restart', async () => {
