@@ -64,6 +64,9 @@ export class CaptureTap implements CallTap {
   readonly #signal: OutputSignal = { output: () => this.#output() };
 
   #requestCopy: ByteAccumulator | undefined = new ByteAccumulator();
+  /** Bytes of the shared request-copy budget this call holds; given back when the copy is dropped. */
+  #requestReserved = 0;
+  readonly #requestBudget: RequestCopyBudget;
   #requestTruncated = false;
   #request: ParsedRequest | undefined;
   /** The request facts were read from a finished body (not early, from a partial one). */
@@ -97,7 +100,9 @@ export class CaptureTap implements CallTap {
     adapter: ProviderAdapter,
     operation: Operation,
     observation: CallObservation,
+    requestBudget: RequestCopyBudget,
   ) {
+    this.#requestBudget = requestBudget;
     this.#options = options;
     this.#context = context;
     this.#adapter = adapter;
@@ -110,11 +115,15 @@ export class CaptureTap implements CallTap {
     const copy = this.#requestCopy;
     if (copy === undefined || this.#requestTruncated) return;
     try {
-      const room = this.#options.limits.maxFrameBytes - copy.length;
+      const budget = this.#requestBudget;
+      const room = Math.min(this.#options.limits.maxFrameBytes - copy.length, budget.max - budget.used);
+      const taken = Math.max(0, Math.min(room, chunk.length));
+      budget.used += taken;
+      this.#requestReserved += taken;
       if (chunk.length > room) {
         // Keep the prefix: the members sent before the cut can still be read (see readRequestBody).
         this.#requestTruncated = true;
-        copy.append(chunk, 0, room);
+        if (taken > 0) copy.append(chunk, 0, taken);
         return;
       }
       copy.append(chunk, 0, chunk.length);
@@ -215,7 +224,7 @@ export class CaptureTap implements CallTap {
     }
     if (final) {
       this.#requestFinal = true;
-      this.#requestCopy = undefined;
+      this.#dropRequestCopy();
     }
     const { target } = this.#context;
     try {
@@ -257,6 +266,12 @@ export class CaptureTap implements CallTap {
     this.#firstOutput ??= this.#at;
   }
 
+  #dropRequestCopy(): void {
+    this.#requestCopy = undefined;
+    this.#requestBudget.used -= this.#requestReserved;
+    this.#requestReserved = 0;
+  }
+
   #fail(stage: TelemetryStage, error: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
@@ -278,6 +293,15 @@ export class CaptureTap implements CallTap {
   }
 
   #finish(result: CallEnd): LogFields | undefined {
+    try {
+      return this.#finishCall(result);
+    } finally {
+      // Whatever happened, this call's share of the request-copy budget goes back.
+      this.#dropRequestCopy();
+    }
+  }
+
+  #finishCall(result: CallEnd): LogFields | undefined {
     let call: LlmCall;
     try {
       call = buildLlmCall(this.#captureState(result), result);
@@ -355,7 +379,14 @@ export class CaptureTap implements CallTap {
 }
 
 /** One tap per LLM call; calls the adapter does not recognise as LLM calls get no tap and no telemetry. */
+/** The request-copy bytes held by all in-flight calls of one factory (`limits.maxRequestCopyTotalBytes`). */
+export interface RequestCopyBudget {
+  used: number;
+  readonly max: number;
+}
+
 export const createCaptureTapFactory = (options: CaptureTapOptions): TapFactory => {
+  const requestBudget: RequestCopyBudget = { used: 0, max: options.limits.maxRequestCopyTotalBytes };
   const report = (stage: TelemetryStage, error: unknown): void => {
     try {
       options.onError(stage, error);
@@ -377,7 +408,14 @@ export const createCaptureTapFactory = (options: CaptureTapOptions): TapFactory 
         return undefined;
       }
       try {
-        return new CaptureTap(options, context, adapter, operation, options.observer.start(context));
+        return new CaptureTap(
+          options,
+          context,
+          adapter,
+          operation,
+          options.observer.start(context),
+          requestBudget,
+        );
       } catch (error) {
         report('observer', wrapError('OBSERVER_FAILED', 'observer start', error));
         return undefined;

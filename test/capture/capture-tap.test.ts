@@ -517,3 +517,33 @@ describe('replay helper', () => {
     expect(call).toMatchObject({ serverAddress: '127.0.0.1', serverPort: 11434 });
   });
 });
+
+describe('capture tap: shared request-copy budget', () => {
+  it('stops copying request bodies past limits.maxRequestCopyTotalBytes across calls, and gives the room back', async () => {
+    const bodies: unknown[] = [];
+    const body = Buffer.from(requestJson);
+    const h = harness(createFakeAdapter({ bodies }), {
+      limits: { maxRequestCopyTotalBytes: body.length + 10 },
+    });
+    // The first call's copy is held while its upload is in flight: the second call finds no room.
+    const first = h.open();
+    first.requestBody(body);
+    const second = h.open();
+    second.requestBody(body);
+    second.requestEnd();
+    expect(bodies.at(-1)).not.toEqual(JSON.parse(requestJson));
+    first.requestEnd();
+    expect(bodies.at(-1)).toEqual(JSON.parse(requestJson));
+    for (const tap of [first, second]) {
+      tap.responseHead(200, sseHeaders, 200);
+      tap.responseBody(Buffer.from(sseBody), 1000);
+      await tap.end({ at: 2000, complete: true, copyTruncated: false });
+    }
+    expect(h.calls[1]?.truncated).toBe(true);
+    expect(h.calls[0]?.request.requestModel).toBe('fake-req');
+    // Both calls ended: the whole budget is free again.
+    const { call } = await runCall(h);
+    expect(call?.request.requestModel).toBe('fake-req');
+    expect(call?.truncated).toBe(false);
+  });
+});
