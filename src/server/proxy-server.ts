@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import httpProxyServer from 'http-proxy';
-import { EnvHttpProxyAgent } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import type { ProviderAdapter } from '../adapter.ts';
 import type { Config } from '../config/load.ts';
 import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
@@ -103,16 +103,24 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
   const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
   const noProxy = env.NO_PROXY ?? env.no_proxy;
-  const dispatcher = new EnvHttpProxyAgent({
-    ...(httpProxy ? { httpProxy } : {}),
-    ...(httpsProxy ? { httpsProxy } : {}),
-    ...(noProxy ? { noProxy } : {}),
+  const pool = {
     connect: { timeout: config.timeouts.connectMs },
     headersTimeout: config.timeouts.upstreamHeadersMs,
     bodyTimeout: config.timeouts.idleMs,
     keepAliveTimeout: 30_000,
     maxResponseSize: -1,
-  });
+  };
+  // Without an egress proxy a plain pool: the env agent's per-request NO_PROXY lookup showed in profiles, and it
+  // would read process.env behind the config's back.
+  const dispatcher: Dispatcher =
+    httpProxy || httpsProxy
+      ? new EnvHttpProxyAgent({
+          ...(httpProxy ? { httpProxy } : {}),
+          ...(httpsProxy ? { httpsProxy } : {}),
+          ...(noProxy ? { noProxy } : {}),
+          ...pool,
+        })
+      : new Agent(pool);
 
   const forward = createForwarder({
     dispatcher,

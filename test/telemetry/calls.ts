@@ -124,5 +124,6 @@ export const memoryLogger = (): Logger & { lines: string[]; text(): string } => 
     warn: (msg, fields) => write('warn', msg, fields),
     error: (msg, fields) => write('error', msg, fields),
     warnRateLimited: (_key, msg, fields) => write('warn', msg, fields),
+    flush: () => {},
   };
 };
