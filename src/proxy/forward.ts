@@ -305,8 +305,11 @@ export const createForwarder = (options: ForwarderOptions): Forwarder => {
           // The upstream's headers only: Node would otherwise add a Date the upstream did not send.
           res.sendDate = false;
           res.writeHead(statusCode, out);
-          // Flush the head now: the first model token may be seconds away.
-          res.flushHeaders();
+          // The first model token may be seconds away, so the head must not wait for it; but when body bytes
+          // arrived in the same socket read (every JSON answer), head and body go out in one write instead of two.
+          queueMicrotask(() => {
+            if (bytesOut === 0 && !res.writableEnded && !res.destroyed) res.flushHeaders();
+          });
         },
         onResponseData(controller, chunk) {
           const at = now();

@@ -62,6 +62,26 @@ describe('streaming', () => {
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
+  it('sends the response head at once when the first body byte is still far away', async () => {
+    let firstWriteAt: number | undefined;
+    const upstream = await startUpstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      await sleep(300);
+      firstWriteAt = performance.now();
+      res.end('data: [DONE]\n\n');
+    });
+    const proxy = await setup(upstream);
+    const res = await open(`${proxy.dataUrl}/up/v1/chat/completions`);
+    const headAt = performance.now();
+    expect(res.statusCode).toBe(200);
+    expect(firstWriteAt).toBeUndefined();
+    let text = '';
+    for await (const chunk of res) text += (chunk as Buffer).toString();
+    expect(text).toBe('data: [DONE]\n\n');
+    expect(headAt).toBeLessThan(firstWriteAt as number);
+  });
+
   it('aborts the upstream within 1 s when the client disconnects mid-stream', async () => {
     let upstreamClosedAt: number | undefined;
     const upstream = await startUpstream(async (_req, res, raw) => {
