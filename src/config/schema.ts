@@ -60,7 +60,7 @@ export const limitsSchema = z
      * Request-body copies held for parsing across all in-flight calls together: concurrent large uploads
      * cannot multiply `maxFrameBytes`. Past it, new bytes are not copied (the call is marked truncated).
      */
-    maxRequestCopyTotalBytes: byteCount.default(32 * 1024 * 1024),
+    maxRequestCopyTotalBytes: byteCount.default(16 * 1024 * 1024),
     /** Decoded (decompressed) bytes per response copy. */
     maxDecodedBytes: byteCount.default(32 * 1024 * 1024),
     /** Largest single frame (SSE event, NDJSON line, eventstream message, JSON body) the decoders buffer. */
