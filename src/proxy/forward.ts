@@ -11,9 +11,11 @@ import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redactText } from '../redact.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { prefixThenRest, readBody, readChunkedPrefix } from './request-body.ts';
 import type { RouteMatch } from './router.ts';
 import { type CallContext, type CallTap, now, type TapFactory } from './tap.ts';
 import { guardTap } from './tap-guard.ts';
+import { errorCodeFor, transportCode } from './upstream-errors.ts';
 import { planUsageInjection } from './usage-injection.ts';
 
 export interface ForwarderOptions {
@@ -34,90 +36,6 @@ const bufferBodyBelow = 256 * 1024;
 
 const dropForFilteredResponse: ReadonlySet<string> = new Set(['content-length']);
 const dropAcceptEncoding: ReadonlySet<string> = new Set(['accept-encoding']);
-
-const transportCode = (error: Error): string => {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : error.name;
-};
-
-const errorCodeFor = (transport: string): ErrorCode => {
-  switch (transport) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'ETIMEDOUT':
-      return 'LLMTAP_UPSTREAM_TIMEOUT';
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'ECONNRESET':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
-      return 'LLMTAP_UPSTREAM_CONNECT';
-    default:
-      return 'LLMTAP_UPSTREAM_ERROR';
-  }
-};
-
-/** Reads a request body whole (the caller checked its declared length). Resolves undefined if the client left. */
-const readBody = (req: IncomingMessage, expected: number): Promise<Buffer | undefined> =>
-  new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    req.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      length += chunk.length;
-    });
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)));
-    req.once('error', () => resolve(undefined));
-    req.once('close', () => {
-      if (!req.complete) resolve(undefined);
-    });
-    if (expected === 0) req.resume();
-  });
-
-/**
- * Reads a chunked request body of unknown length up to `cap` bytes. A body that ends within the cap is
- * returned whole (`complete`), so a malformed chunk in it is rejected by the parser before anything reaches
- * the upstream; a longer one returns its first chunks with the request paused (`prefix`), to be streamed.
- * Resolves undefined if the client left or the chunked encoding was bad.
- */
-const readChunkedPrefix = (
-  req: IncomingMessage,
-  cap: number,
-): Promise<{ complete: Buffer } | { prefix: Buffer[] } | undefined> =>
-  new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    let settled = false;
-    const settle = (value: { complete: Buffer } | { prefix: Buffer[] } | undefined): void => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData);
-      resolve(value);
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      length += chunk.length;
-      if (length > cap) {
-        req.pause();
-        settle({ prefix: chunks });
-      }
-    };
-    req.on('data', onData);
-    req.once('end', () => settle({ complete: Buffer.concat(chunks, length) }));
-    req.once('error', () => settle(undefined));
-    req.once('close', () => {
-      if (!req.complete) settle(undefined);
-    });
-  });
-
-/** The already-read prefix, then the rest of the request as it arrives (backpressure through the iterator). */
-async function* prefixThenRest(prefix: readonly Buffer[], req: IncomingMessage): AsyncGenerator<Buffer> {
-  yield* prefix;
-  for await (const chunk of req) yield chunk as Buffer;
-}
 
 export type Forwarder = (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => void;
 
