@@ -8,16 +8,17 @@
  * Only structure is checked while skipping (balanced brackets, terminated strings); a member that is kept
  * is validated by `JSON.parse`. Anything malformed makes the whole result `undefined`, as `JSON.parse` would.
  */
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-
-const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  isWhitespace,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from '../framing/json-scan.ts';
 
 const skipWhitespace = (bytes: Buffer, i: number): number => {
   while (i < bytes.length && isWhitespace(bytes[i])) i++;

@@ -8,17 +8,18 @@
  * Anything else at the top level (an HTML error page) is skipped and counted once.
  */
 import { asBuffer, ByteAccumulator } from './bytes.ts';
+import {
+  CLOSE_BRACKET,
+  COMMA,
+  isWhitespace,
+  newValueScan,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  scanValue,
+  startValue,
+  type ValueScan,
+} from './json-scan.ts';
 import type { FrameDecoder, FrameDecoderOptions, FrameHandler } from './types.ts';
-
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-
-const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
 /** Where the scanner is, outside of an element. */
 type Phase =
@@ -39,11 +40,7 @@ export class JsonArrayDecoder implements FrameDecoder {
   #startOffset = 0;
   /** The top level is one object, not an array: stop after it. */
   #single = false;
-  #depth = 0;
-  #inString = false;
-  #escape = false;
-  /** A scalar element (number, literal, string) ends at the next `,`, `]` or whitespace at depth 0. */
-  #scalar = false;
+  readonly #value: ValueScan = newValueScan();
   #overflow = false;
   #dropped = 0;
 
@@ -131,41 +128,13 @@ export class JsonArrayDecoder implements FrameDecoder {
 
   #openElement(scalar: boolean): void {
     this.#phase = 'element';
-    this.#depth = 0;
-    this.#inString = false;
-    this.#escape = false;
-    this.#scalar = scalar;
+    startValue(this.#value, scalar);
     this.#overflow = false;
   }
 
   /** Scans element bytes from `i`; returns the index just past the element's end, or -1 if it goes on. */
   #scan(buf: Uint8Array, i: number, n: number): number {
-    let depth = this.#depth;
-    let inString = this.#inString;
-    let escaped = this.#escape;
-    const scalar = this.#scalar;
-    for (; i < n; i++) {
-      const b = buf[i];
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (b === BACKSLASH) escaped = true;
-        else if (b === QUOTE) {
-          inString = false;
-          if (scalar && depth === 0) return i + 1;
-        }
-      } else if (b === QUOTE) inString = true;
-      else if (scalar) {
-        if (b === COMMA || b === CLOSE_BRACKET || isWhitespace(b)) return i;
-      } else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth += 1;
-      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
-        depth -= 1;
-        if (depth === 0) return i + 1;
-      }
-    }
-    this.#depth = depth;
-    this.#inString = inString;
-    this.#escape = escaped;
-    return -1;
+    return scanValue(this.#value, buf, i, n, CLOSE_BRACKET);
   }
 
   #keep(buf: Uint8Array, start: number, end: number): void {

@@ -8,20 +8,23 @@
  * plus the kept members (≤ `maxKeptBytes` in total); anything beyond is skipped, not buffered.
  */
 import { ByteAccumulator } from './bytes.ts';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  COLON,
+  COMMA,
+  isWhitespace,
+  newValueScan,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+  scanValue,
+  startValue,
+  type ValueScan,
+} from './json-scan.ts';
 
 /** Members larger than this are skipped: facts live in small members, bulk (vectors, messages) in big ones. */
 export const SMALL_MEMBER_BYTES = 64 * 1024;
-
-const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
 type Phase =
   | 'start'
@@ -46,10 +49,8 @@ export class JsonMemberSkimmer {
   readonly #kept = new ByteAccumulator();
   #phase: Phase = 'start';
   #skipping = false;
-  #depth = 0;
-  #inString = false;
-  #escaped = false;
-  #scalar = false;
+  /** The value being scanned; its `escaped` flag also serves the key string. */
+  readonly #value: ValueScan = newValueScan();
   /** Members seen (kept or dropped): a `}` where a key is expected is valid only before the first. */
   #seen = 0;
   #dropped = 0;
@@ -91,15 +92,15 @@ export class JsonMemberSkimmer {
           if (b === QUOTE) {
             this.#phase = 'in-key';
             this.#skipping = false;
-            this.#escaped = false;
+            this.#value.escaped = false;
             memberStart = i;
           } else if (b === CLOSE_BRACE && this.#seen === 0) this.#phase = 'done';
           else if (!isWhitespace(b)) this.#phase = 'broken';
           i++;
           break;
         case 'in-key':
-          if (this.#escaped) this.#escaped = false;
-          else if (b === BACKSLASH) this.#escaped = true;
+          if (this.#value.escaped) this.#value.escaped = false;
+          else if (b === BACKSLASH) this.#value.escaped = true;
           else if (b === QUOTE) this.#phase = 'colon';
           i++;
           break;
@@ -114,10 +115,7 @@ export class JsonMemberSkimmer {
             break;
           }
           this.#phase = 'in-value';
-          this.#depth = 0;
-          this.#inString = false;
-          this.#escaped = false;
-          this.#scalar = b !== OPEN_BRACE && b !== OPEN_BRACKET;
+          startValue(this.#value, b !== OPEN_BRACE && b !== OPEN_BRACKET);
           break;
         case 'in-value': {
           const end = this.#scanValue(buf, i, n);
@@ -156,34 +154,9 @@ export class JsonMemberSkimmer {
     return text;
   }
 
-  /** Like the JSON array scanner: index just past the value, or -1 when it continues past `n`. */
+  /** Index just past the value, or -1 when it continues past `n`. */
   #scanValue(buf: Uint8Array, i: number, n: number): number {
-    let depth = this.#depth;
-    let inString = this.#inString;
-    let escaped = this.#escaped;
-    const scalar = this.#scalar;
-    for (; i < n; i++) {
-      const b = buf[i];
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (b === BACKSLASH) escaped = true;
-        else if (b === QUOTE) {
-          inString = false;
-          if (scalar && depth === 0) return i + 1;
-        }
-      } else if (b === QUOTE) inString = true;
-      else if (scalar) {
-        if (b === COMMA || b === CLOSE_BRACE || isWhitespace(b)) return i;
-      } else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth += 1;
-      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
-        depth -= 1;
-        if (depth === 0) return i + 1;
-      }
-    }
-    this.#depth = depth;
-    this.#inString = inString;
-    this.#escaped = escaped;
-    return -1;
+    return scanValue(this.#value, buf, i, n, CLOSE_BRACE);
   }
 
   #keepMember(buf: Uint8Array, start: number, end: number): void {
