@@ -7,8 +7,7 @@
  * never traced (no instrumentation is loaded), settings come only from the env handed in, and every
  * queue is bounded with its drops counted.
  */
-import type { Context, Meter, Tracer } from '@opentelemetry/api';
-import { createNoopMeter } from '@opentelemetry/api';
+import type { Context, Tracer } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -36,6 +35,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { SignalExport, TelemetrySettings, Temporality } from './env.ts';
+import { createInstruments, type Instruments } from './metrics.ts';
 import { SCOPE_NAME, SEMCONV_SCHEMA_URL } from './semconv.ts';
 
 export type Signal = 'traces' | 'metrics';
@@ -45,8 +45,8 @@ export type DropListener = (signal: Signal, reason: DropReason, count: number) =
 export interface ExportPipeline {
   /** undefined when traces are not exported: then no span is created at all. */
   readonly tracer: Tracer | undefined;
-  /** A no-op meter when metrics are not exported. */
-  readonly meter: Meter;
+  /** undefined when metrics are not exported: then nothing is aggregated at all. */
+  readonly metrics: Instruments | undefined;
   shutdown(timeoutMs: number): Promise<void>;
 }
 
@@ -203,23 +203,31 @@ export const createExportPipeline = (
   onDrop: DropListener,
 ): ExportPipeline => {
   let meterProvider: MeterProvider | undefined;
-  let meter: Meter = createNoopMeter();
+  let metrics: Instruments | undefined;
   if (settings.metrics !== undefined) {
-    const exporter = new OTLPMetricExporter({
-      ...exporterOptions(settings.metrics),
-      temporalityPreference: temporalityPreference(settings.temporality),
-    });
+    const exporter = new CountingMetricExporter(
+      new OTLPMetricExporter({
+        ...exporterOptions(settings.metrics),
+        temporalityPreference: temporalityPreference(settings.temporality),
+      }),
+      onDrop,
+    );
+    metrics = createInstruments({ name: SCOPE_NAME, version, schemaUrl: SEMCONV_SCHEMA_URL }, (type) =>
+      exporter.selectAggregationTemporality(type),
+    );
+    // The provider only binds the reader (and gives it the resource); every llmtap metric comes from
+    // the pre-bound streams of `metrics`, handed to the reader as a metric producer.
     meterProvider = new MeterProvider({
       resource,
       readers: [
         new PeriodicExportingMetricReader({
-          exporter: new CountingMetricExporter(exporter, onDrop),
+          exporter,
           exportIntervalMillis: settings.metricIntervalMs,
           exportTimeoutMillis: settings.metricTimeoutMs,
+          metricProducers: [metrics],
         }),
       ],
     });
-    meter = meterProvider.getMeter(SCOPE_NAME, version, { schemaUrl: SEMCONV_SCHEMA_URL });
   }
 
   let tracerProvider: TracerProvider | undefined;
@@ -253,7 +261,7 @@ export const createExportPipeline = (
 
   return {
     tracer,
-    meter,
+    metrics,
     async shutdown(timeoutMs) {
       const until = Date.now() + timeoutMs;
       // Spans first: a failed final span export still moves the drop counter before the last metric export.

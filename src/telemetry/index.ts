@@ -26,7 +26,7 @@ import { redactText, redactUrl } from '../redact.ts';
 import { contentAttributes, errorTypeOf, spanAttributes, spanName, timeToFirstChunk } from './attributes.ts';
 import { type Env, readSettings, type TelemetrySettings } from './env.ts';
 import { createExportPipeline, type ExportPipeline } from './export.ts';
-import { createInstruments, type Instruments } from './metrics.ts';
+import type { Instruments } from './metrics.ts';
 import { readPodInfo } from './podinfo.ts';
 import { type CostResult, createPricer, loadPriceTable, type Pricer } from './pricing.ts';
 import { podIdentity } from './resource.ts';
@@ -150,7 +150,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     logger.info('no OTLP endpoint configured: exporting nothing (set OTEL_EXPORTER_OTLP_ENDPOINT)');
   }
   const tracer: Tracer | undefined = pipeline?.tracer;
-  metrics = pipeline === undefined ? undefined : createInstruments(pipeline.meter);
+  metrics = pipeline?.metrics;
 
   const recordError = (stage: TelemetryStage, error: unknown): void => {
     try {

@@ -1,27 +1,30 @@
 /**
  * The GenAI client metrics (semconv v1.41.1 §metrics) plus llmtap's cost, overhead and self-health
- * instruments. Only counters and histograms, so DELTA temporality applies to every data point.
- * Bucket boundaries are set through `advice`, which the SDK applies unless a view overrides them.
+ * instruments, aggregated in pre-bound streams (`aggregation.ts`) and read by the SDK's periodic metric
+ * reader through the `MetricProducer` interface. Only counters and histograms, so DELTA temporality applies
+ * to every data point; which temporality is used is the exporter's choice (its preference setting).
  */
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import { type Attributes, ValueType } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  type AggregationTemporality,
+  type CollectionResult,
+  InstrumentType,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
 import type { LlmCall } from '../record.ts';
+import { type HistogramPoint, HistogramStream, type SumPoint, SumStream } from './aggregation.ts';
 import { baseAttributes, timeToFirstChunk } from './attributes.ts';
 import type { CostResult } from './pricing.ts';
 import { ATTR, DURATION_BUCKETS, METRIC, OVERHEAD_BUCKETS, TOKEN_BUCKETS } from './semconv.ts';
 
-export interface Instruments {
+export interface Instruments extends MetricProducer {
   record(call: LlmCall, errorType: string | undefined, cost: CostResult | undefined): void;
   recordError(stage: string): void;
   recordDrop(signal: string, reason: string, count: number): void;
 }
-
-const histogram = (
-  meter: Meter,
-  name: string,
-  unit: string,
-  description: string,
-  buckets: readonly number[],
-) => meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...buckets] } });
 
 /** The time llmtap adds: request in → upstream request out, plus upstream first byte → client first byte. */
 export const proxyOverhead = (call: LlmCall): number | undefined => {
@@ -32,95 +35,193 @@ export const proxyOverhead = (call: LlmCall): number | undefined => {
   return (Math.max(0, upstreamRequestSent - start) + Math.max(0, clientFirstByte - upstreamFirstByte)) / 1000;
 };
 
-export const createInstruments = (meter: Meter): Instruments => {
-  const tokenUsage = meter.createHistogram(METRIC.tokenUsage, {
-    unit: '{token}',
-    description: 'Number of input and output tokens used.',
-    valueType: 1, // ValueType.INT
-    advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] },
-  });
-  const duration = histogram(
-    meter,
-    METRIC.operationDuration,
-    's',
-    'GenAI operation duration.',
+/** The points of one base attribute set (operation, provider, server, models), resolved once per interval. */
+interface CallSeries {
+  readonly base: Attributes;
+  readonly baseKey: string;
+  readonly inputTokens: HistogramPoint;
+  readonly outputTokens: HistogramPoint;
+  readonly duration: HistogramPoint;
+  readonly ttfc: HistogramPoint;
+  readonly tpoc: HistogramPoint;
+  readonly cost: SumPoint;
+  readonly overhead: HistogramPoint;
+}
+
+const SEP = '\u0001';
+
+/** A key naming the base attribute set; built from the values `baseAttributes` reads. */
+const seriesKey = (call: LlmCall): string =>
+  `${call.request.operation}${SEP}${call.provider}${SEP}${call.serverAddress}${SEP}${call.serverPort}${SEP}${
+    call.request.requestModel ?? SEP
+  }${SEP}${call.response.responseModel ?? SEP}`;
+
+/**
+ * `getTemporality` is the exporter's choice per instrument type (DELTA by default in llmtap).
+ * `scope` is the instrumentation scope every llmtap metric is reported under.
+ */
+export const createInstruments = (
+  scope: InstrumentationScope,
+  getTemporality: (type: InstrumentType) => AggregationTemporality,
+): Instruments => {
+  const tokenUsage = new HistogramStream(
+    {
+      name: METRIC.tokenUsage,
+      unit: '{token}',
+      description: 'Number of input and output tokens used.',
+      valueType: ValueType.INT,
+    },
+    TOKEN_BUCKETS,
+  );
+  const duration = new HistogramStream(
+    { name: METRIC.operationDuration, unit: 's', description: 'GenAI operation duration.' },
     DURATION_BUCKETS,
   );
-  const ttfc = histogram(
-    meter,
-    METRIC.timeToFirstChunk,
-    's',
-    'Time from the request to the first output chunk of a streaming response.',
+  const ttfc = new HistogramStream(
+    {
+      name: METRIC.timeToFirstChunk,
+      unit: 's',
+      description: 'Time from the request to the first output chunk of a streaming response.',
+    },
     DURATION_BUCKETS,
   );
-  const tpoc = histogram(
-    meter,
-    METRIC.timePerOutputChunk,
-    's',
-    'Mean time between output chunks of a streaming response after the first (one sample per call).',
+  const tpoc = new HistogramStream(
+    {
+      name: METRIC.timePerOutputChunk,
+      unit: 's',
+      description:
+        'Mean time between output chunks of a streaming response after the first (one sample per call).',
+    },
     DURATION_BUCKETS,
   );
-  const overhead = histogram(
-    meter,
-    METRIC.overhead,
-    's',
-    'Time llmtap adds to a call: request in to upstream request out, plus upstream first byte to client first byte.',
+  const overhead = new HistogramStream(
+    {
+      name: METRIC.overhead,
+      unit: 's',
+      description:
+        'Time llmtap adds to a call: request in to upstream request out, plus upstream first byte to client first byte.',
+    },
     OVERHEAD_BUCKETS,
   );
-  const cost: Counter = meter.createCounter(METRIC.cost, {
+  const cost = new SumStream({
+    name: METRIC.cost,
     unit: 'USD',
     description: 'Cost of GenAI calls at list price (llmtap price table).',
   });
-  const unpriced: Counter = meter.createCounter(METRIC.unpriced, {
+  const unpriced = new SumStream({
+    name: METRIC.unpriced,
     unit: '{call}',
     description: 'Calls whose cost is unknown (model not in the price table, or usage not reported).',
   });
-  const errors: Counter = meter.createCounter(METRIC.telemetryErrors, {
+  const errors = new SumStream({
+    name: METRIC.telemetryErrors,
     unit: '{error}',
     description: 'Failures inside llmtap telemetry (decode, framing, parse, pricing, export, observer).',
   });
-  const dropped: Counter = meter.createCounter(METRIC.telemetryDropped, {
+  const dropped = new SumStream({
+    name: METRIC.telemetryDropped,
     unit: '{item}',
     description: 'Spans and metric data points llmtap could not export (queue full, export failed).',
   });
+  // Export order, as the SDK reported instruments: in creation order.
+  const histograms = [tokenUsage, duration, ttfc, tpoc, overhead];
+  const sums = [cost, unpriced, errors, dropped];
 
-  const recordHistogram = (h: Histogram, value: number | undefined, attrs: Attributes): void => {
-    if (value !== undefined && Number.isFinite(value)) h.record(value, attrs);
+  /** Cleared at every collection: DELTA collection forgets idle points, so cached references could go stale. */
+  let series = new Map<string, CallSeries>();
+  let lastCollectionMs = performance.timeOrigin + performance.now();
+
+  const resolve = (call: LlmCall, key: string): CallSeries => {
+    const base = Object.freeze(baseAttributes(call));
+    const token = (type: string) =>
+      tokenUsage.point(`${key}${SEP}${type}`, () => ({ ...base, [ATTR.tokenType]: type }));
+    const operation = call.request.operation;
+    const provider = base[ATTR.providerName];
+    const created: CallSeries = {
+      base,
+      baseKey: key,
+      inputTokens: token('input'),
+      outputTokens: token('output'),
+      duration: duration.point(key, () => base),
+      ttfc: ttfc.point(key, () => base),
+      tpoc: tpoc.point(key, () => base),
+      cost: cost.point(key, () => base),
+      overhead: overhead.point(`${operation}${SEP}${String(provider)}`, () => ({
+        [ATTR.operationName]: operation,
+        [ATTR.providerName]: provider,
+      })),
+    };
+    series.set(key, created);
+    return created;
   };
 
   return {
     record(call, errorType, costResult) {
-      const base = baseAttributes(call);
+      const key = seriesKey(call);
+      const s = series.get(key) ?? resolve(call, key);
       const usage = call.response.usage;
-      if (usage.inputTokens !== undefined)
-        tokenUsage.record(usage.inputTokens, { ...base, [ATTR.tokenType]: 'input' });
-      if (usage.outputTokens !== undefined) {
-        tokenUsage.record(usage.outputTokens, { ...base, [ATTR.tokenType]: 'output' });
+      if (usage.inputTokens !== undefined) s.inputTokens.record(usage.inputTokens);
+      if (usage.outputTokens !== undefined) s.outputTokens.record(usage.outputTokens);
+      const seconds = Math.max(0, call.timing.end - call.timing.start) / 1000;
+      if (errorType === undefined) s.duration.record(seconds);
+      else {
+        duration
+          .point(`${key}${SEP}${errorType}`, () => ({ ...s.base, [ATTR.errorType]: errorType }))
+          .record(seconds);
       }
-      recordHistogram(
-        duration,
-        Math.max(0, call.timing.end - call.timing.start) / 1000,
-        errorType === undefined ? base : { ...base, [ATTR.errorType]: errorType },
-      );
-      recordHistogram(ttfc, timeToFirstChunk(call), base);
+      const firstChunk = timeToFirstChunk(call);
+      if (firstChunk !== undefined) s.ttfc.record(firstChunk);
       const first = call.timing.firstOutput;
       if (call.request.stream && first !== undefined && call.outputChunks >= 2) {
-        recordHistogram(tpoc, Math.max(0, call.timing.end - first) / 1000 / (call.outputChunks - 1), base);
+        s.tpoc.record(Math.max(0, call.timing.end - first) / 1000 / (call.outputChunks - 1));
       }
       if (costResult !== undefined) {
-        if (costResult.priced) cost.add(costResult.cost, base);
-        else unpriced.add(1, { ...base, [ATTR.unpricedReason]: costResult.reason });
+        if (costResult.priced) s.cost.add(costResult.cost);
+        else {
+          const reason = costResult.reason;
+          unpriced
+            .point(`${key}${SEP}${reason}`, () => ({ ...s.base, [ATTR.unpricedReason]: reason }))
+            .add(1);
+        }
       }
-      recordHistogram(overhead, proxyOverhead(call), {
-        [ATTR.operationName]: call.request.operation,
-        [ATTR.providerName]: base[ATTR.providerName],
-      });
+      const added = proxyOverhead(call);
+      if (added !== undefined) s.overhead.record(added);
     },
     recordError(stage) {
-      errors.add(1, { [ATTR.telemetryStage]: stage });
+      errors.point(stage, () => ({ [ATTR.telemetryStage]: stage })).add(1);
     },
     recordDrop(signal, reason, count) {
-      if (count > 0) dropped.add(count, { [ATTR.telemetrySignal]: signal, [ATTR.dropReason]: reason });
+      if (count <= 0) return;
+      dropped
+        .point(`${signal}${SEP}${reason}`, () => ({
+          [ATTR.telemetrySignal]: signal,
+          [ATTR.dropReason]: reason,
+        }))
+        .add(count);
+    },
+    collect(): Promise<CollectionResult> {
+      const end = performance.timeOrigin + performance.now();
+      const histogramTemporality = getTemporality(InstrumentType.HISTOGRAM);
+      const sumTemporality = getTemporality(InstrumentType.COUNTER);
+      const metrics: MetricData[] = [];
+      for (const stream of histograms) {
+        const data = stream.collect(histogramTemporality, lastCollectionMs, end);
+        if (data !== undefined) metrics.push(data);
+      }
+      for (const stream of sums) {
+        const data = stream.collect(sumTemporality, lastCollectionMs, end);
+        if (data !== undefined) metrics.push(data);
+      }
+      lastCollectionMs = end;
+      series = new Map();
+      return Promise.resolve({
+        // The reader reports the MeterProvider's resource; this one is never read.
+        resourceMetrics: {
+          resource: resourceFromAttributes({}),
+          scopeMetrics: metrics.length === 0 ? [] : [{ scope, metrics }],
+        },
+        errors: [],
+      });
     },
   };
 };
