@@ -1,6 +1,7 @@
 /** The logger: JSON lines, credential redaction, and batching of one event-loop turn into one write. */
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/log.ts';
+import { createLogger, formatLine, type LogFields } from '../src/log.ts';
+import { redactText } from '../src/redact.ts';
 
 const sinkOf = (): { writes: string[]; write(text: string): void } => {
   const writes: string[] = [];
@@ -49,5 +50,132 @@ describe('logger', () => {
     expect(line).not.toContain('AIzaSyA-canary');
     expect(line).toContain('"model":"gpt-4o-2024-08-06"');
     expect(JSON.parse(line).time).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+});
+
+describe('formatLine', () => {
+  // The reference: what the logger wrote before the line was built by hand.
+  const reference = (level: string, time: string, msg: unknown, fields?: object): string =>
+    JSON.stringify({ level, time, msg, ...fields }, (_key, value: unknown) => {
+      if (typeof value === 'string') return redactText(value);
+      if (typeof value === 'bigint') return value.toString();
+      if (value instanceof Error) return { name: value.name, message: redactText(value.message) };
+      return value;
+    });
+
+  const inherited = Object.create({ inheritedKey: 'not own' }) as Record<string, unknown>;
+  inherited.own = 1;
+  const cases: readonly (readonly [string, unknown, object | undefined])[] = [
+    ['no fields', 'request', undefined],
+    ['empty fields', 'request', {}],
+    [
+      'a request line',
+      'request',
+      {
+        method: 'POST',
+        route: '/openai',
+        path: '/v1/chat/completions',
+        upstream: 'api.openai.com',
+        status: 200,
+        durationMs: 1.234,
+        bytesIn: 120,
+        bytesOut: 0,
+        error: 'CLIENT_ABORTED',
+      },
+    ],
+    [
+      'credentials in values and msg',
+      'said Bearer sk-proj-SECRET0123456789',
+      {
+        error: 'upstream said: Authorization: Bearer sk-live-abcdefghijklmnop',
+        path: '/v1beta/models/x:generateContent?key=AIzaSyA-canary-000000000000000',
+        'x-api-key': 'api-key: SECRETazure0123',
+      },
+    ],
+    [
+      'every kind of value',
+      'kinds',
+      {
+        s: 'quote " backslash \\ newline \n tab \t nul \u0000 lone \ud800 emoji 😀 latin1 é',
+        n: -0,
+        nan: Number.NaN,
+        inf: Number.POSITIVE_INFINITY,
+        big: 12345678901234567890n,
+        t: true,
+        f: false,
+        nil: null,
+        undef: undefined,
+        fn: () => 1,
+        sym: Symbol('x'),
+        err: new Error('key=SECRETquery01 failed'),
+        date: new Date(0),
+        arr: [1, 'Bearer sk-proj-SECRET0123456789', undefined, { deep: 'token=SECRET' }],
+        obj: { nested: { key: 'AIzaSySECRET0123456789abcdefghijk' } },
+        boxed: new String('boxed'),
+        'odd "key"\n': 1,
+        __proto__x: 1,
+      },
+    ],
+    ['a reserved key overrides in place', 'msg', { a: 1, level: 'custom', b: 2 }],
+    ['a reserved key set to undefined drops the member', 'msg', { time: undefined }],
+    ['msg in fields', 'msg', { msg: 'Bearer sk-proj-SECRET0123456789' }],
+    ['index-like keys go first', 'msg', { a: 1, 2: 'two', 10: 'ten' }],
+    ['a digit-led key that is not an index', 'msg', { '1a': 1, b: 2 }],
+    ['toJSON in fields', 'msg', { toJSON: () => 'whole line' }],
+    ['inherited keys are not copied', 'msg', inherited],
+    ['a non-string msg', 42, { a: 1 }],
+    ['an own __proto__ key', 'msg', JSON.parse('{"__proto__":"x","a":1}') as object],
+    ['separators and DEL pass unescaped', 'line\u2028sep\u2029 del\u007f', { s: '\u2028\u2029\u007f' }],
+    ['a string that needs no escaping', 'plain', { s: 'POST /v1/chat/completions 127.0.0.1' }],
+  ];
+
+  for (const [name, msg, fields] of cases) {
+    it(`matches JSON.stringify with the redacting replacer: ${name}`, () => {
+      for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+        const line = formatLine(level, msg as string, fields as LogFields);
+        const time = (JSON.parse(line) as { time?: string }).time ?? new Date().toISOString();
+        expect(line).toBe(reference(level, time, msg, fields));
+      }
+    });
+  }
+
+  it('escapes arbitrary strings exactly as JSON.stringify does', () => {
+    const pool = [
+      'a',
+      'Z',
+      '"',
+      '\\',
+      '\n',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      '\ud83d',
+      '\ude00',
+      '😀',
+      'é',
+      '\u2028',
+      ' ',
+    ];
+    let seed = 1;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let n = 0; n < 500; n++) {
+      let text = '';
+      const length = Math.floor(random() * 12);
+      for (let i = 0; i < length; i++) text += pool[Math.floor(random() * pool.length)];
+      const line = formatLine('info', text, { [`k${text}`]: text });
+      expect(line).toBe(
+        reference('info', (JSON.parse(line) as { time: string }).time, text, { [`k${text}`]: text }),
+      );
+    }
+  });
+
+  it('writes the current time', () => {
+    const before = Date.now();
+    const { time } = JSON.parse(formatLine('info', 'x')) as { time: string };
+    expect(Date.parse(time)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(time)).toBeLessThanOrEqual(Date.now());
   });
 });
