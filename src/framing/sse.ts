@@ -77,7 +77,8 @@ export class SseDecoder implements FrameDecoder {
     let nextCr = buf.indexOf(CR, i);
     let nextLf = buf.indexOf(LF, i);
     while (i < n) {
-      if (nextLf !== -1 && nextLf < i) nextLf = buf.indexOf(LF, i);
+      // The blank line that ends an event sits right at `i`: checking that byte spares a native call per event.
+      if (nextLf !== -1 && nextLf < i) nextLf = buf[i] === LF ? i : buf.indexOf(LF, i);
       if (nextCr !== -1 && nextCr < i) nextCr = buf.indexOf(CR, i);
       let eol = nextLf;
       if (nextCr !== -1 && (eol === -1 || nextCr < eol)) eol = nextCr;
