@@ -10,6 +10,7 @@ import {
   computeCost,
   findPrice,
   mergePriceTables,
+  type PriceMatch,
   type PriceTable,
   priceFileSchema,
 } from '../../providers/prices.ts';
@@ -62,20 +63,39 @@ export const loadPriceTable = async (file: string | undefined): Promise<PriceTab
   return mergePriceTables(builtinPrices, parsed.data, `file-${digest}`);
 };
 
-export const createPricer = (table: PriceTable): Pricer => ({
-  version: table.version,
-  price(call) {
-    const usage = call.response.usage;
-    const hasUsage = usage.inputTokens !== undefined || usage.outputTokens !== undefined;
-    const succeeded = call.outcome === 'completed' && (call.httpStatus ?? 0) < 400;
-    if (!hasUsage && !succeeded) return undefined;
-    const model = call.response.responseModel ?? call.request.requestModel;
+/** Distinct (provider, model) lookups remembered; model ids come from apps, so the memo is bounded. */
+const maxRemembered = 1024;
+
+export const createPricer = (table: PriceTable): Pricer => {
+  // findPrice tries several id spellings (dated suffixes, aliases, region prefixes) with regexes and string
+  // copies; a service calls the same few models over and over, so the answer is remembered per id pair.
+  const remembered = new Map<string, PriceMatch | null>();
+  const matchFor = (call: LlmCall): PriceMatch | undefined => {
+    const key = `${call.provider}\u0001${call.adapterId}\u0001${call.response.responseModel ?? ''}\u0001${
+      call.request.requestModel ?? ''
+    }`;
+    const known = remembered.get(key);
+    if (known !== undefined) return known ?? undefined;
     const match =
       findPrice(table, call.provider, call.response.responseModel, call.adapterId) ??
       findPrice(table, call.provider, call.request.requestModel, call.adapterId);
-    if (match === undefined || model === undefined) return { priced: false, reason: 'unknown_model' };
-    const cost = computeCost(match.price, usage, call.request.operation);
-    if (cost === undefined) return { priced: false, reason: 'unknown_usage' };
-    return { priced: true, cost, entry: match.entry };
-  },
-});
+    if (remembered.size >= maxRemembered) remembered.clear();
+    remembered.set(key, match ?? null);
+    return match;
+  };
+  return {
+    version: table.version,
+    price(call) {
+      const usage = call.response.usage;
+      const hasUsage = usage.inputTokens !== undefined || usage.outputTokens !== undefined;
+      const succeeded = call.outcome === 'completed' && (call.httpStatus ?? 0) < 400;
+      if (!hasUsage && !succeeded) return undefined;
+      const model = call.response.responseModel ?? call.request.requestModel;
+      const match = matchFor(call);
+      if (match === undefined || model === undefined) return { priced: false, reason: 'unknown_model' };
+      const cost = computeCost(match.price, usage, call.request.operation);
+      if (cost === undefined) return { priced: false, reason: 'unknown_usage' };
+      return { priced: true, cost, entry: match.entry };
+    },
+  };
+};

@@ -166,6 +166,30 @@ describe('pricer over calls', () => {
     });
     expect(pricer.price(call)).toBeUndefined();
   });
+  it('remembers lookups per model pair without mixing models up, also past the memo bound', () => {
+    const withModels = (requestModel: string, responseModel: string | undefined) =>
+      chatCall({
+        request: { ...chatCall().request, requestModel },
+        response: { ...chatCall().response, responseModel },
+      });
+    const fresh = createPricer(builtinPrices);
+    const mini = withModels('gpt-4o-mini', 'gpt-4o-mini-2024-07-18');
+    const big = withModels('gpt-4o', 'gpt-4o-2024-08-06');
+    const unknown = withModels('my-finetune', undefined);
+    const expected = [mini, big, unknown].map((call) => createPricer(builtinPrices).price(call));
+    expect(expected[0]).toMatchObject({ entry: 'openai/gpt-4o-mini' });
+    expect(expected[1]).toMatchObject({ entry: 'openai/gpt-4o' });
+    expect(expected[2]).toEqual({ priced: false, reason: 'unknown_model' });
+    // 3,000 distinct unknown models push the memo past its bound (it is cleared, not grown).
+    for (let round = 0; round < 3000; round++) {
+      expect(fresh.price(withModels(`tenant-model-${round}`, undefined))).toEqual(expected[2]);
+      if (round % 500 === 0) {
+        expect(fresh.price(mini)).toEqual(expected[0]);
+        expect(fresh.price(big)).toEqual(expected[1]);
+      }
+    }
+    expect([mini, big, unknown].map((call) => fresh.price(call))).toEqual(expected);
+  });
 });
 
 describe('LLMTAP_PRICES file', () => {
