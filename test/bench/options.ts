@@ -19,6 +19,8 @@ export interface Options {
   /** Node flags for every Node proxy (bare and llmtap alike), e.g. the heap bounds the README documents. */
   readonly nodeFlags: readonly string[];
   readonly llmtapLogLevel: string | undefined;
+  /** Extra environment for the llmtap targets (`BENCH_LLMTAP_ENV`), e.g. to switch spans off. */
+  readonly llmtapEnv: Readonly<Record<string, string>>;
   readonly globalTimeoutMs: number;
 }
 
@@ -67,7 +69,20 @@ const QUICK_CELLS = [
 const USAGE = `usage: npm run bench -- [--quick] [--reps=N] [--duration=SECONDS] [--streams=N|0] [--soak=CALLS|0]
        [--targets=direct,bare,nginx,llmtap,llmtap-notel] [--cells=json-c64,...] [--cpu-prof] [--built]
 env:   BENCH_QUICK=1 (same as --quick), BENCH_NO_WRK=1 / BENCH_NO_NGINX=1 (behave as on a clean CI image), BENCH_NODE_FLAGS="…" (all Node proxies; default: NODE_OPTIONS of deploy/…/sidecar.yaml),
-       BENCH_LLMTAP_LOG_LEVEL=info|warn|… (default: llmtap's own default)`;
+       BENCH_LLMTAP_LOG_LEVEL=info|warn|… (default: llmtap's own default),
+       BENCH_LLMTAP_ENV="OTEL_TRACES_EXPORTER=none …" (extra environment for both llmtap targets, to measure a variant)`;
+
+/** `NAME=value NAME2=value2` → record; a word without `=` is a usage error. */
+const parseEnvList = (text: string | undefined): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const word of (text ?? '').split(/\s+/)) {
+    if (word === '') continue;
+    const eq = word.indexOf('=');
+    if (eq <= 0) throw new Error(`BENCH_LLMTAP_ENV: expected NAME=value, got ${JSON.stringify(word)}\n${USAGE}`);
+    out[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return out;
+};
 
 const value = (args: readonly string[], name: string): string | undefined => {
   const prefix = `--${name}=`;
@@ -129,6 +144,7 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
     built: args.includes('--built') || env.BENCH_BUILT === '1',
     nodeFlags: (env.BENCH_NODE_FLAGS ?? deployedNodeOptions() ?? '').split(/\s+/).filter((f) => f !== ''),
     llmtapLogLevel: env.BENCH_LLMTAP_LOG_LEVEL,
+    llmtapEnv: parseEnvList(env.BENCH_LLMTAP_ENV),
     globalTimeoutMs: quick ? 10 * 60_000 : 50 * 60_000,
   };
 };

@@ -160,7 +160,11 @@ const main = async (): Promise<number> => {
     nodeFlags: options.nodeFlags,
     llmtapLogLevel: options.llmtapLogLevel,
   };
-  const llmtapEnv: TargetEnv = { ...env, nodeFlags: [...options.nodeFlags, ...llmtapFlags] };
+  const llmtapEnv: TargetEnv = {
+    ...env,
+    nodeFlags: [...options.nodeFlags, ...llmtapFlags],
+    extraEnv: Object.keys(options.llmtapEnv).length > 0 ? options.llmtapEnv : undefined,
+  };
   const envFor = (name: TargetName): TargetEnv => (name.startsWith('llmtap') ? llmtapEnv : env);
 
   const problems: string[] = [];
