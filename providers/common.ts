@@ -68,6 +68,48 @@ const valueStart = (text: string, quotedKey: string, from: number): [number, num
 export const nonEmptyMember = (keys: readonly string[]): RegExp =>
   new RegExp(`"(?:${keys.join('|')})"\\s*:\\s*(?:"[^"]|[[{](?![\\]}])|[^\\s"[{n])`);
 
+/** A regex matching a member named one of `keys` whose value is not null (same reasoning as `nonEmptyMember`). */
+export const nonNullMember = (keys: readonly string[]): RegExp =>
+  new RegExp(`"(?:${keys.join('|')})"\\s*:\\s*[^\\sn]`);
+
+/** `memberChecks` flag: `nonEmptyMember(outputKeys)` matches. */
+export const OUTPUT_MEMBER = 1;
+/** `memberChecks` flag: `nonNullMember(factKeys)` matches. */
+export const FACT_MEMBER = 2;
+
+/**
+ * Both `nonEmptyMember(outputKeys)` and `nonNullMember(factKeys)` on a frame, in one pass instead of two:
+ * one regex finds the leftmost match of either; its kind is told by the key's first letter (the two key
+ * lists must differ there), and only the other regex then runs, from just after it. The answers are exactly
+ * those of the two regexes: a match of the other kind cannot start at or before the leftmost match.
+ */
+export const memberChecks = (
+  outputKeys: readonly string[],
+  factKeys: readonly string[],
+): ((text: string) => number) => {
+  const output = nonEmptyMember(outputKeys);
+  const fact = nonNullMember(factKeys);
+  const factFirst = new Set(factKeys.map((key) => key.charCodeAt(0)));
+  if (outputKeys.some((key) => factFirst.has(key.charCodeAt(0)))) {
+    throw new Error('memberChecks: output and fact keys must differ in their first letter');
+  }
+  // `search` finds the leftmost match without allocating a match array; `test` on a global regex resumes at
+  // `lastIndex`.
+  const either = new RegExp(`${output.source}|${fact.source}`);
+  const outputAfter = new RegExp(output.source, 'g');
+  const factAfter = new RegExp(fact.source, 'g');
+  return (text) => {
+    const at = text.search(either);
+    if (at === -1) return 0;
+    if (factFirst.has(text.charCodeAt(at + 1))) {
+      outputAfter.lastIndex = at + 1;
+      return FACT_MEMBER | (outputAfter.test(text) ? OUTPUT_MEMBER : 0);
+    }
+    factAfter.lastIndex = at + 1;
+    return OUTPUT_MEMBER | (factAfter.test(text) ? FACT_MEMBER : 0);
+  };
+};
+
 /** Records the first non-null finish reason per choice index, bounded by `MAX_CHOICES`. */
 export class FinishReasons {
   readonly #byIndex: (string | undefined)[] = [];

@@ -5,7 +5,7 @@
  */
 import type { Frame, OutputSignal, ParsedResponse, ResponseHead, ResponseParser } from '../src/adapter.ts';
 import { parseJsonObject } from '../src/adapter.ts';
-import { arr, nonEmptyMember, obj, str } from './common.ts';
+import { arr, FACT_MEMBER, memberChecks, OUTPUT_MEMBER, obj, str } from './common.ts';
 import { type ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
 import type { OpenAiApi } from './openai-request.ts';
 import { ChatChunk, type Usage } from './openai-schemas.ts';
@@ -121,13 +121,16 @@ export class OpenAiJsonParser implements ResponseParser {
 const DONE = '[DONE]';
 
 /*
- * One regex scan per chunk instead of several `indexOf` passes (a missing key costs a full scan each):
- * a member with a non-null value that can change a fact, or a non-empty output member. Keys inside string
+ * One regex pass per chunk instead of several `indexOf` passes (a missing key costs a full scan each):
+ * a non-empty output member, and a member with a non-null value that can change a fact. Keys inside string
  * values cannot match (their quotes are escaped); a false positive only costs a parse.
  */
-const MAY_CHANGE_FACTS = /"(?:finish_reason|usage|error)"\s*:\s*[^\sn]/;
-const CHAT_OUTPUT = nonEmptyMember(['content', 'tool_calls', 'reasoning_content', 'reasoning', 'refusal']);
-const TEXT_OUTPUT = nonEmptyMember(['text']);
+const FACT_KEYS = ['finish_reason', 'usage', 'error'];
+const CHAT_CHECKS = memberChecks(
+  ['content', 'tool_calls', 'reasoning_content', 'reasoning', 'refusal'],
+  FACT_KEYS,
+);
+const TEXT_CHECKS = memberChecks(['text'], FACT_KEYS);
 
 /** The SSE chunk stream of chat or legacy completions. */
 export class OpenAiStreamParser implements ResponseParser {
@@ -144,10 +147,6 @@ export class OpenAiStreamParser implements ResponseParser {
     this.#text = budget === undefined ? undefined : new StreamedText(budget);
   }
 
-  #isOutput(text: string): boolean {
-    return (this.#api === 'completions' ? TEXT_OUTPUT : CHAT_OUTPUT).test(text);
-  }
-
   push(frame: Frame, signal: OutputSignal): void {
     const state = this.#state;
     const text = frame.text;
@@ -160,11 +159,12 @@ export class OpenAiStreamParser implements ResponseParser {
       state.terminal = true;
       return;
     }
-    if (this.#isOutput(text)) signal.output();
+    const members = (this.#api === 'completions' ? TEXT_CHECKS : CHAT_CHECKS)(text);
+    if ((members & OUTPUT_MEMBER) !== 0) signal.output();
     const needHead =
       (state.responseId === undefined || state.responseModel === undefined) && this.#headParses < 16;
     // Pure content deltas change no fact: skip their JSON.parse unless content capture is on.
-    if (!needHead && this.#text === undefined && !MAY_CHANGE_FACTS.test(text)) {
+    if (!needHead && this.#text === undefined && (members & FACT_MEMBER) === 0) {
       return;
     }
     const raw = parseJsonObject(text);

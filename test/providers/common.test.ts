@@ -2,11 +2,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  FACT_MEMBER,
   FinishReasons,
   MAX_CHOICES,
   MAX_FACT_CHARS,
+  memberChecks,
   memberObject,
   nonEmptyMember,
+  nonNullMember,
+  OUTPUT_MEMBER,
   str,
 } from '../../providers/common.ts';
 
@@ -41,6 +45,49 @@ describe('nonEmptyMember', () => {
       }),
       { numRuns: 300, seed: 7 },
     );
+  });
+});
+
+describe('memberChecks', () => {
+  const outputKeys = ['content', 'tool_calls', 'reasoning_content', 'reasoning', 'refusal'];
+  const factKeys = ['finish_reason', 'usage', 'error'];
+  const checks = memberChecks(outputKeys, factKeys);
+  const output = nonEmptyMember(outputKeys);
+  const facts = nonNullMember(factKeys);
+  const byRegexes = (text: string): number =>
+    (output.test(text) ? OUTPUT_MEMBER : 0) | (facts.test(text) ? FACT_MEMBER : 0);
+
+  it('answers like the two regexes on stream chunks', () => {
+    for (const text of [
+      '{"choices":[{"index":0,"delta":{"content":" hi"},"finish_reason":null}],"usage":null}',
+      '{"choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}],"usage":null}',
+      '{"usage":{"prompt_tokens":1},"choices":[{"delta":{"content":"x"}}]}',
+      '{"choices":[],"usage":{"prompt_tokens":1}}',
+      '{"choices":[{"delta":{"tool_calls":[]}}],"error":null}',
+      '{"content":"usage":1}',
+      '{"usage":"content":"x"}',
+      '',
+    ]) {
+      expect(checks(text), text).toBe(byRegexes(text));
+    }
+  });
+
+  it('answers like the two regexes on any text (property)', () => {
+    const piece = fc.constantFrom(
+      ...[...outputKeys, ...factKeys, 'text', 'use'].map((k) => `"${k}"`),
+      ...['"', ':', ' ', '\u00a0', '\u2028', 'n', 'null', '""', '[', ']', '{', '}', 'x', '\\', ','],
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 2 })), { maxLength: 40 }), (parts) => {
+        const text = parts.join('');
+        expect(checks(text)).toBe(byRegexes(text));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('refuses key lists it could not tell apart', () => {
+    expect(() => memberChecks(['usage'], ['used'])).toThrow();
   });
 });
 
