@@ -155,7 +155,12 @@ export const trimPath = (path: string): string => {
 /** Copies only the defined members (for `exactOptionalPropertyTypes` records built from optional reads). */
 export const definedOnly = <T extends object>(value: { [K in keyof T]?: T[K] | undefined }): T => {
   const out: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value)) if (member !== undefined) out[key] = member;
+  // `for…in` + `Object.hasOwn` visits what `Object.entries` would, without an array per member.
+  const source = value as Record<string, unknown>;
+  for (const key in source) {
+    const member = source[key];
+    if (member !== undefined && Object.hasOwn(source, key)) out[key] = member;
+  }
   return out as T;
 };
 
