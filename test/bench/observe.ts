@@ -5,6 +5,7 @@
  * `{ "observe": [{ mode, calls, cpuUsPerCall }] }`. The closed-loop cells show what this costs in
  * throughput; this isolates it so an optimisation of the telemetry path can be measured in seconds.
  *   npx node test/bench/observe.ts [calls=20000]   (add --cpu-prof for a profile of just this path)
+ * The full `npm run bench` runs it too (argument `{"calls":N}`) and reports the rows with the micro-benchmarks.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,7 +18,14 @@ import type { CallContext } from '../../src/proxy/tap.ts';
 import { createTelemetry } from '../../src/telemetry/index.ts';
 import { answerFor, CHAT_PATH, type Mode, requestBody } from './payloads.ts';
 
-const calls = Number(process.argv[2] ?? 20_000);
+const parseCalls = (arg: string | undefined): number => {
+  if (arg === undefined) return 20_000;
+  const n = arg.startsWith('{') ? (JSON.parse(arg) as { calls?: number }).calls : Number(arg);
+  if (n === undefined || !Number.isInteger(n) || n < 100)
+    throw new Error(`observe.ts: bad call count ${arg}`);
+  return n;
+};
+const calls = parseCalls(process.argv[2]);
 
 const sinkScript = `
 import { startOtlpSink } from ${JSON.stringify(new URL('./otlp-sink.ts', import.meta.url).href)};

@@ -296,6 +296,20 @@ const main = async (): Promise<number> => {
     } catch (error) {
       notes.push(`micro-benchmarks failed: ${brief(error)}`);
     }
+    try {
+      log('observing cost per call, in-process (observe.ts)');
+      Object.assign(
+        micro,
+        await runNodeJson<Record<string, unknown>>(
+          'observe',
+          fileURLToPath(new URL('./observe.ts', import.meta.url)),
+          { calls: 20_000 },
+          300_000,
+        ),
+      );
+    } catch (error) {
+      notes.push(`observe micro-benchmark failed: ${brief(error)}`);
+    }
   }
   const telemetry = sink.counts();
   const data: RunData = {

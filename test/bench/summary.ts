@@ -114,7 +114,9 @@ export const microTables = (micro: Readonly<Record<string, unknown>>): string =>
     }
     const records = rows as Record<string, unknown>[];
     const columns = [...new Set(records.flatMap((row) => Object.keys(row)))];
-    parts.push(`\n### ${name} (in-process, test/bench/decoders.ts)\n`);
+    const source =
+      name === 'observe' ? 'observe.ts: capture, adapter, span, metrics, OTLP export' : 'decoders.ts';
+    parts.push(`\n### ${name} (in-process, test/bench/${source})\n`);
     parts.push(`| ${columns.join(' | ')} |`);
     parts.push(`|${columns.map(() => '---').join('|')}|`);
     for (const row of records) parts.push(`| ${columns.map((c) => cellText(row[c])).join(' | ')} |`);
