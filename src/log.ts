@@ -30,6 +30,10 @@ export interface LogSink {
   once?(event: 'drain', listener: () => void): unknown;
 }
 
+/** True when `logger` writes lines of `level`: callers skip building fields for a line that would be dropped. */
+export const logsAt = (logger: Logger, level: Exclude<LogLevel, 'silent'>): boolean =>
+  levelRank[level] >= levelRank[logger.level];
+
 /**
  * The log queue's limit. stdout is asynchronous for pipes and sockets, so a log reader that stalls (a stuck
  * container runtime, a paused `kubectl logs -f`) would otherwise make every request line pile up in memory. Past
@@ -116,16 +120,21 @@ const linePrefix: Readonly<Record<Exclude<LogLevel, 'silent'>, string>> = {
   error: '{"level":"error","time":"',
 };
 
-/** One `Date` and ISO formatting per millisecond rather than per line. */
-let isoMs = Number.NaN;
-let isoText = '';
+/**
+ * `new Date().toISOString()` without formatting a date per line: the text up to the seconds is kept per second
+ * and the milliseconds appended (the format has a fixed `.sssZ` tail, whatever the year).
+ */
+let isoSecond = Number.NaN;
+let isoSecondText = '';
 const isoNow = (): string => {
   const ms = Date.now();
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoSecondText = new Date(second * 1000).toISOString().slice(0, -4);
   }
-  return isoText;
+  const milli = ms - second * 1000;
+  return `${isoSecondText}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 };
 
 /** The log line for `level`, `msg` and `fields`, exactly as `JSON.stringify` with the redacting replacer. */

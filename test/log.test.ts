@@ -1,5 +1,5 @@
 /** The logger: JSON lines, credential redaction, and batching of one event-loop turn into one write. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger, formatLine, type LogFields } from '../src/log.ts';
 import { redactText } from '../src/redact.ts';
 
@@ -177,5 +177,25 @@ describe('formatLine', () => {
     const { time } = JSON.parse(formatLine('info', 'x')) as { time: string };
     expect(Date.parse(time)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(time)).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('the line time', () => {
+  it('is new Date().toISOString() at every millisecond of a second and across years', () => {
+    const starts = [
+      Date.UTC(2026, 10, 27, 13, 0, 59),
+      Date.UTC(1999, 11, 31, 23, 59, 59),
+      0,
+      Date.UTC(10000, 0, 1),
+    ];
+    for (const start of starts) {
+      for (let ms = start; ms < start + 2000; ms += 7) {
+        vi.setSystemTime(ms);
+        expect((JSON.parse(formatLine('info', 'x')) as { time: string }).time).toBe(
+          new Date(ms).toISOString(),
+        );
+      }
+    }
+    vi.useRealTimers();
   });
 });

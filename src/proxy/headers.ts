@@ -51,27 +51,40 @@ export const upstreamRequestHeaders = (
   return out;
 };
 
-/** Client response headers as a flat list from undici's raw header buffers, minus hop-by-hop ones. */
+/**
+ * Client response headers as a flat list from undici's raw header buffers, minus hop-by-hop ones. When
+ * `lowerCased` is given it is filled with every header by lower-case name (repeated ones joined with `, `) for
+ * the observers; without it no such object is built (forwarding alone does not need it).
+ */
 export const clientResponseHeaders = (
   raw: readonly (Buffer | string)[],
   drop?: ReadonlySet<string>,
-): { headers: string[]; lowerCased: Record<string, string> } => {
-  const lowerCased: Record<string, string> = {};
-  const pairs: [string, string][] = [];
+  lowerCased?: Record<string, string>,
+): string[] => {
+  const headers: string[] = [];
+  let connection: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]?.toString('latin1') ?? '';
     const value = raw[i + 1]?.toString('latin1') ?? '';
     const lower = name.toLowerCase();
-    const previous = lowerCased[lower];
-    lowerCased[lower] = previous === undefined ? value : `${previous}, ${value}`;
-    pairs.push([name, value]);
-  }
-  const named = connectionTokens(lowerCased.connection);
-  const headers: string[] = [];
-  for (const [name, value] of pairs) {
-    const lower = name.toLowerCase();
-    if (hopByHop.has(lower) || named?.has(lower) || drop?.has(lower)) continue;
+    if (lowerCased !== undefined) {
+      const previous = lowerCased[lower];
+      lowerCased[lower] = previous === undefined ? value : `${previous}, ${value}`;
+    }
+    if (hopByHop.has(lower)) {
+      if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+      continue;
+    }
+    if (drop?.has(lower)) continue;
     headers.push(name, value);
   }
-  return { headers, lowerCased };
+  // Names listed in Connection are rare (`keep-alive` and `close` are not names): only then a second pass.
+  const named = connectionTokens(connection);
+  if (named === undefined) return headers;
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (!named.has(name.toLowerCase())) kept.push(name, headers[i + 1] as string);
+  }
+  return kept;
 };

@@ -152,6 +152,11 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     refuse(res, code, message, extra);
   };
 
+  // One shared listener (a response closes once): no closure and no once-wrapper per request.
+  function untrack(this: ServerResponse): void {
+    inFlight.delete(this);
+  }
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     // Pipelined behind a refusal: left unanswered; the socket closes once the refusal is written.
     if (refusedSockets.has(req.socket)) return;
@@ -184,7 +189,7 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     if (match.route.config.idleTimeoutMs !== undefined)
       req.socket.setTimeout(match.route.config.idleTimeoutMs);
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    res.on('close', untrack);
     forward(req, res, match);
   };
 
