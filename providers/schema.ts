@@ -1,42 +1,30 @@
 /**
  * Lenient zod building blocks for provider wire shapes. Bodies are outside input, and one odd field must
- * cost only that fact: every leaf reads an unreadable value as `undefined` (unknown, never 0), so `safeParse`
- * fails only when the value is not an object at all. Types come from the schemas (`z.infer`).
+ * cost only that fact: every leaf `.catch`es to `undefined` (unknown, never 0), so `safeParse` fails only
+ * when the value is not an object at all. Types come from the schemas (`z.infer`).
  */
 import { z } from 'zod';
 import { MAX_FACT_CHARS } from './common.ts';
 
-/**
- * A leaf read by one total function. Same result as `z.<type>()…optional().catch(undefined)`, without its
- * cost: under `.catch` every unreadable member (each `null` in a chunk) builds a zod issue and its message.
- */
-const leaf = <T>(readValue: (value: unknown) => T | undefined) => z.transform(readValue).optional();
-
 /** An id, model or finish reason: a non-empty string, capped so a hostile upstream cannot bloat telemetry. */
-export const zFact = leaf((value) =>
-  typeof value !== 'string' || value.length === 0
-    ? undefined
-    : value.length > MAX_FACT_CHARS
-      ? value.slice(0, MAX_FACT_CHARS)
-      : value,
-);
+export const zFact = z
+  .string()
+  .transform((value) =>
+    value.length === 0 ? undefined : value.length > MAX_FACT_CHARS ? value.slice(0, MAX_FACT_CHARS) : value,
+  )
+  .optional()
+  .catch(undefined);
 
-/** What `z.number().int().nonnegative()` accepts: a finite, safe, non-negative integer (Titan's `28.0` is 28). */
-const readCount = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-
-/** A token count: a non-negative integer. */
-export const zCount = leaf(readCount);
+/** A token count: a non-negative integer (Titan's `28.0` is 28). */
+export const zCount = z.number().int().nonnegative().optional().catch(undefined);
 
 /** A choice/candidate index. */
-export const zIndex = leaf(readCount);
+export const zIndex = z.number().int().nonnegative().optional().catch(undefined);
 
-/** A request parameter such as a temperature (`z.number()`: finite). */
-export const zNumber = leaf((value) =>
-  typeof value === 'number' && Number.isFinite(value) ? value : undefined,
-);
+/** A request parameter such as a temperature. */
+export const zNumber = z.number().optional().catch(undefined);
 
-export const zBoolean = leaf((value) => (typeof value === 'boolean' ? value : undefined));
+export const zBoolean = z.boolean().optional().catch(undefined);
 
 /** Any value, kept as is (for members only checked for presence or read by content capture). */
 export const zAny = z.unknown().optional();
