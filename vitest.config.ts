@@ -6,6 +6,7 @@ export const config = defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    globalSetup: ['test/setup/private-tmpdir.ts'],
   },
 });
 

@@ -1,6 +1,6 @@
 /** Starts the whole product in-process (config → adapters → capture → telemetry → proxy) for end-to-end tests. */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -23,7 +23,13 @@ export const startFullLlmtap = async (
   const dir = mkdtempSync(join(tmpdir(), 'llmtap-e2e-'));
   const path = join(dir, 'llmtap.yaml');
   writeFileSync(path, stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...file }));
-  const config = loadConfig({ config: path }, env, adapterIds);
+  let config: Config;
+  try {
+    config = loadConfig({ config: path }, env, adapterIds);
+  } finally {
+    // The file is read once, here; a test run would otherwise leave a directory behind per start.
+    rmSync(dir, { recursive: true, force: true });
+  }
   const { lines, logger } = captureLogs();
   const app = await startLlmtap(config, env, logger, '0.0.0-test');
   return Object.assign(app, {
