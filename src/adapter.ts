@@ -84,6 +84,8 @@ export interface StreamUsageInjection {
   /**
    * Given the parsed request body, the text to insert right after the body's opening `{`
    * (e.g. `"stream_options":{"include_usage":true},`), or undefined to leave the request alone.
+   * In a body above 64 KB, members above 64 KB arrive as empty values of their kind (`[]`, `{}`, `''`):
+   * the body is skimmed, not parsed whole, because this runs before the request is forwarded.
    */
   patchRequest(body: unknown): string | undefined;
   /** A filter for the client-facing bytes of a response whose request was patched. */

@@ -77,6 +77,9 @@ const endOfValue = (bytes: Buffer, i: number): number => {
  * The body's top-level members, with every member whose raw JSON is longer than `maxMemberBytes` left out;
  * undefined when the body is not a well-formed JSON object.
  *
+ * With `standIns`, a member left out for its size is kept as an empty value of its kind (`[]`, `{}` or `''`),
+ * for readers that only ask whether a member is there and what it is.
+ *
  * With `prefix`, `bytes` is only the start of a body cut by the copy limit: the members complete before
  * the cut are returned (a value touching the cut is dropped, since `12` may have been `123`), and nothing
  * after them is claimed. Malformed input before the cut still gives undefined.
@@ -85,6 +88,7 @@ export const skimJsonObject = (
   bytes: Buffer,
   maxMemberBytes: number,
   prefix = false,
+  standIns = false,
 ): Record<string, unknown> | undefined => {
   const result: Record<string, unknown> = {};
   /** Running out of bytes: the end of a prefix, or a truncated (so malformed) whole body. */
@@ -113,6 +117,16 @@ export const skimJsonObject = (
         // Like JSON.parse, a repeated key keeps its last value; `__proto__` becomes an own property.
         Object.defineProperty(result, key, {
           value: JSON.parse(bytes.toString('utf8', valueStart, valueEnd)),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else if (standIns) {
+        // Presence and kind survive (`Array.isArray(body.messages)`, `'stream_options' in body`).
+        const first = bytes[valueStart];
+        const standIn = first === OPEN_BRACKET ? [] : first === OPEN_BRACE ? {} : '';
+        Object.defineProperty(result, key, {
+          value: standIn,
           enumerable: true,
           writable: true,
           configurable: true,

@@ -150,3 +150,20 @@ describe('JSON skim', () => {
     ).toEqual({ model: 'm' });
   });
 });
+
+describe('skimJsonObject with stand-ins', () => {
+  it('keeps a left-out member as an empty value of its kind, and the small ones as parsed', () => {
+    const body = Buffer.from(
+      JSON.stringify({ a: [1, 2, 3], b: { c: 'x'.repeat(50) }, s: 'y'.repeat(50), n: 7, t: true, z: null }),
+    );
+    expect(skimJsonObject(body, 20, false, true)).toEqual({
+      a: [1, 2, 3],
+      b: {},
+      s: '',
+      n: 7,
+      t: true,
+      z: null,
+    });
+    expect(skimJsonObject(body, 20)).toEqual({ a: [1, 2, 3], n: 7, t: true, z: null });
+  });
+});
