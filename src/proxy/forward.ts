@@ -263,7 +263,7 @@ class Call implements Dispatcher.DispatchHandler {
   onRequestSent(): void {
     // Until the upstream answers, the client's connection is silent by design (the model is thinking):
     // that wait is bounded by upstreamHeadersMs, not by the client-side idle timeout.
-    this.clientSocket.setTimeout(0);
+    awaitingHead.set(this.clientSocket, this);
     this.tap?.requestEnd();
     this.tap?.upstreamRequestSent(now());
   }
@@ -277,8 +277,10 @@ class Call implements Dispatcher.DispatchHandler {
     // Informational answers (103 Early Hints…) precede the real one: not forwarded (1xx are per hop), and
     // writing them as the head would make the final response a second head, which aborts the call.
     if (statusCode < 200) return;
-    const { res, tap } = this;
-    this.clientSocket.setTimeout(this.idleMs);
+    const { res, tap, clientSocket } = this;
+    this.stopAwaitingHead();
+    // The head's write re-arms the idle timer for the full period; the period is this route's.
+    if (clientSocket.timeout !== this.idleMs) clientSocket.setTimeout(this.idleMs);
     this.status = statusCode;
     const at = now();
     const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];
@@ -406,7 +408,12 @@ class Call implements Dispatcher.DispatchHandler {
     this.endTap(false, transport);
   }
 
+  private stopAwaitingHead(): void {
+    if (awaitingHead.get(this.clientSocket) === this) awaitingHead.delete(this.clientSocket);
+  }
+
   private endTap(complete: boolean, transportError?: string): void {
+    this.stopAwaitingHead();
     if (this.finished) return;
     this.finished = true;
     const { tap } = this;
@@ -443,6 +450,16 @@ class Call implements Dispatcher.DispatchHandler {
     else logger.info('request', fields === undefined ? line : { ...line, ...fields });
   }
 }
+
+/**
+ * Client sockets whose call waits for the upstream's response head, by that call. The idle timer stays armed
+ * meanwhile and the server ignores it firing for these sockets (`awaitingUpstreamHead`): the same rule as
+ * disarming it for the wait and re-arming it at the head, without two timer updates per request.
+ */
+const awaitingHead = new WeakMap<object, Call>();
+
+/** True while the call on this client socket waits for its upstream's response head. */
+export const awaitingUpstreamHead = (socket: object): boolean => awaitingHead.has(socket);
 
 /**
  * Heads waiting for the end of this turn, checked in one microtask: no closure per response, and the check still

@@ -21,6 +21,9 @@ const requestOnly: ReadonlySet<string> = new Set(['host', 'expect']);
 
 const connectionTokens = (value: string | undefined): ReadonlySet<string> | undefined => {
   if (value === undefined) return undefined;
+  // What almost every peer sends names no header: no split, no set.
+  const plain = value.length <= 10 ? value.toLowerCase() : '';
+  if (plain === 'keep-alive' || plain === 'close') return undefined;
   const tokens = value
     .split(',')
     .map((token) => token.trim().toLowerCase())

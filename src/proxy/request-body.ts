@@ -14,9 +14,10 @@ export const readBody = (req: IncomingMessage, expected: number): Promise<Buffer
       chunks.push(chunk);
       length += chunk.length;
     });
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)));
-    req.once('error', () => resolve(undefined));
-    req.once('close', () => {
+    // `on`, not `once`: each fires at most once here and a promise settles once, so once-wrappers are waste.
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)));
+    req.on('error', () => resolve(undefined));
+    req.on('close', () => {
       if (!req.complete) resolve(undefined);
     });
     if (expected === 0) req.resume();

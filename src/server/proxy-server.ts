@@ -11,7 +11,7 @@ import type { ProviderAdapter } from '../adapter.ts';
 import type { Config } from '../config/load.ts';
 import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { createForwarder } from '../proxy/forward.ts';
+import { awaitingUpstreamHead, createForwarder } from '../proxy/forward.ts';
 import { createRouter, type RouteMatch } from '../proxy/router.ts';
 import type { TapFactory } from '../proxy/tap.ts';
 import { createAdminServer } from './admin-server.ts';
@@ -236,6 +236,11 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   });
   // Idle in both directions on the client side; the upstream side is undici's bodyTimeout.
   dataServer.timeout = config.timeouts.idleMs;
+  // Node's own reaction to an idle socket (destroy it), except while its call waits for the upstream's head:
+  // that wait is bounded by upstreamHeadersMs alone. (Upgraded sockets no longer report timeouts here.)
+  dataServer.on('timeout', (socket: Socket) => {
+    if (!awaitingUpstreamHead(socket)) socket.destroy();
+  });
   // Node keeps only the first 2,000 headers and silently drops the rest, which would alter the request.
   // maxHeaderBytes already bounds the memory, so the count is not limited separately.
   dataServer.maxHeadersCount = 0;

@@ -14,6 +14,7 @@ import {
   type Server as TcpServer,
 } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { awaitingUpstreamHead } from '../../src/proxy/forward.ts';
 import { rawRequest } from '../helpers/client.ts';
 import { startFullLlmtap, type TestLlmtap } from '../helpers/llmtap.ts';
 import {
@@ -564,6 +565,34 @@ describe('waiting for the first response byte is governed by upstreamHeadersMs, 
     expect(res.statusCode).toBe(200);
     expect(ending).toBe('clean');
     expect(text).toBe(`${event(0)}data: [DONE]\n\n`);
+  });
+
+  it('once the head is out after a long wait, an idle stream is cut by the idle timeout again', async () => {
+    const s = await setup(
+      async (_req, res) => {
+        await sleep(900);
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(event(0));
+        // …and then nothing, ever.
+      },
+      { timeouts: { idleMs: 300, upstreamHeadersMs: 5000 } },
+    );
+    const started = Date.now();
+    const { res } = await open(`${s.base}/v1/chat/completions`);
+    const { text, ending } = await readAll(res);
+    expect(text).toBe(event(0));
+    expect(ending).toBe('failed');
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('a call that ends before its head (upstream timeout) leaves its socket under the idle rules', async () => {
+    const s = await setup(() => undefined, { timeouts: { idleMs: 60_000, upstreamHeadersMs: 200 } });
+    const sockets: Socket[] = [];
+    s.app.server.dataServer.on('connection', (socket: Socket) => sockets.push(socket));
+    const answer = await rawRequest(`${s.base}/v1/chat/completions`, { method: 'POST', body: chatBody });
+    expect(answer.status).toBe(504);
+    expect(sockets.length).toBeGreaterThan(0);
+    for (const socket of sockets) expect(awaitingUpstreamHead(socket)).toBe(false);
   });
 });
 
