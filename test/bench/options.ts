@@ -78,7 +78,8 @@ const parseEnvList = (text: string | undefined): Record<string, string> => {
   for (const word of (text ?? '').split(/\s+/)) {
     if (word === '') continue;
     const eq = word.indexOf('=');
-    if (eq <= 0) throw new Error(`BENCH_LLMTAP_ENV: expected NAME=value, got ${JSON.stringify(word)}\n${USAGE}`);
+    if (eq <= 0)
+      throw new Error(`BENCH_LLMTAP_ENV: expected NAME=value, got ${JSON.stringify(word)}\n${USAGE}`);
     out[word.slice(0, eq)] = word.slice(eq + 1);
   }
   return out;
