@@ -22,7 +22,7 @@ import type {
 } from '../adapter.ts';
 import type { CallObservation, CallObserver, TelemetryStage } from '../call-observer.ts';
 import type { Limits, RouteConfig } from '../config/schema.ts';
-import { asBuffer, ByteAccumulator } from '../framing/bytes.ts';
+import { ByteAccumulator } from '../framing/bytes.ts';
 import { createFrameDecoder, type FrameDecoder } from '../framing/index.ts';
 import type { LogFields } from '../log.ts';
 import type { CallContext, CallEnd, CallTap, TapFactory } from '../proxy/tap.ts';
@@ -120,15 +120,13 @@ export class CaptureTap implements CallTap {
       const taken = Math.max(0, Math.min(room, chunk.length));
       budget.used += taken;
       this.#requestReserved += taken;
-      // Request chunks are the forwarder's own buffers, never written again: held by reference when whole.
-      const bytes = asBuffer(chunk);
       if (chunk.length > room) {
         // Keep the prefix: the members sent before the cut can still be read (see readRequestBody).
         this.#requestTruncated = true;
-        if (taken > 0) copy.appendShared(bytes, 0, taken);
+        if (taken > 0) copy.append(chunk, 0, taken);
         return;
       }
-      copy.appendShared(bytes, 0, chunk.length);
+      copy.append(chunk, 0, chunk.length);
     } catch (error) {
       this.#fail('parse', error);
     }

@@ -17,27 +17,9 @@ export const asBuffer = (chunk: Uint8Array): Buffer =>
 export class ByteAccumulator {
   #buf: Buffer = EMPTY;
   #len = 0;
-  /** `#buf` is the caller's buffer (see `appendShared`): never written, replaced on the next append. */
-  #shared = false;
 
   get length(): number {
     return this.#len;
-  }
-
-  /**
-   * Like `append`, but when nothing is held yet the bytes are kept by reference instead of copied: a body
-   * that arrives in one chunk (a buffered request, a small JSON answer) costs no allocation or copy, which
-   * for a 1 MB prompt is a fresh 1 MB buffer and its page faults. Only for chunks nobody writes to again
-   * (socket reads are fresh buffers); a later `append` copies first.
-   */
-  appendShared(src: Buffer, start: number, end: number): void {
-    if (this.#len !== 0 || end <= start) {
-      this.append(src, start, end);
-      return;
-    }
-    this.#buf = src.subarray(start, end);
-    this.#len = end - start;
-    this.#shared = true;
   }
 
   /** Copies `src[start, end)`; the caller enforces the frame limit before appending. */
@@ -45,12 +27,11 @@ export class ByteAccumulator {
     const add = end - start;
     if (add <= 0) return;
     const need = this.#len + add;
-    if (need > this.#buf.length || this.#shared) {
+    if (need > this.#buf.length) {
       // Doubling keeps the total copy work linear in the frame size however it is chunked.
       const next = Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2, 256));
       this.#buf.copy(next, 0, 0, this.#len);
       this.#buf = next;
-      this.#shared = false;
     }
     if (add <= 16) {
       // Tiny pieces (a chunk split mid-line): a byte loop avoids allocating a subarray view per push.
@@ -80,10 +61,7 @@ export class ByteAccumulator {
 
   clear(): void {
     this.#len = 0;
-    if (this.#shared || this.#buf.length > KEEP_CAPACITY) {
-      this.#buf = EMPTY;
-      this.#shared = false;
-    }
+    if (this.#buf.length > KEEP_CAPACITY) this.#buf = EMPTY;
   }
 }
 

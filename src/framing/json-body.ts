@@ -7,7 +7,7 @@
  * the frame is that object with its large top-level members (embedding vectors, …) left out, so the small
  * ones (`model`, `usage`) still arrive. Anything else over the limit is dropped and counted.
  */
-import { asBuffer, ByteAccumulator, startsWithBom } from './bytes.ts';
+import { ByteAccumulator, startsWithBom } from './bytes.ts';
 import { JsonMemberSkimmer, SMALL_MEMBER_BYTES } from './json-members.ts';
 import type { FrameDecoder, FrameDecoderOptions, FrameHandler } from './types.ts';
 
@@ -46,8 +46,7 @@ export class JsonBodyDecoder implements FrameDecoder {
       this.#skimmer = skimmer;
       return;
     }
-    // Response chunks are fresh socket reads: a body that arrives in one chunk is held, not copied.
-    this.#body.appendShared(asBuffer(chunk), 0, chunk.length);
+    this.#body.append(chunk, 0, chunk.length);
   }
 
   end(_clean: boolean): void {
