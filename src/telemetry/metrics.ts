@@ -50,6 +50,9 @@ interface CallSeries {
 
 const SEP = '\u0001';
 
+/** The reader reports the MeterProvider's resource; the producer's own is never read. */
+const UNUSED_RESOURCE = resourceFromAttributes({});
+
 /** A key naming the base attribute set; built from the values `baseAttributes` reads. */
 const seriesKey = (call: LlmCall): string =>
   `${call.request.operation}${SEP}${call.provider}${SEP}${call.serverAddress}${SEP}${call.serverPort}${SEP}${
@@ -215,9 +218,8 @@ export const createInstruments = (
       lastCollectionMs = end;
       series = new Map();
       return Promise.resolve({
-        // The reader reports the MeterProvider's resource; this one is never read.
         resourceMetrics: {
-          resource: resourceFromAttributes({}),
+          resource: UNUSED_RESOURCE,
           scopeMetrics: metrics.length === 0 ? [] : [{ scope, metrics }],
         },
         errors: [],
