@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'LLMTAP_UPSTREAM_CONNECT'
   | 'LLMTAP_UPSTREAM_TIMEOUT'
   | 'LLMTAP_UPSTREAM_ERROR'
+  | 'LLMTAP_UPSTREAM_AUTH'
   | 'LLMTAP_BAD_REQUEST'
   | 'LLMTAP_HEADERS_TOO_LARGE'
   | 'LLMTAP_REQUEST_TIMEOUT'
@@ -46,6 +47,12 @@ export const errorCatalogue = {
     status: 502,
     type: 'llmtap_upstream_error',
     description: 'The upstream failed before sending response headers for another reason.',
+  },
+  LLMTAP_UPSTREAM_AUTH: {
+    status: 502,
+    type: 'llmtap_upstream_error',
+    description:
+      'The route re-signs requests (signing: aws-sigv4) and no AWS credentials could be loaded; the message says what was tried.',
   },
   LLMTAP_BAD_REQUEST: {
     status: 400,

@@ -49,6 +49,21 @@ export const routeSchema = z
     idleTimeoutMs: durationMs.optional(),
     /** Browser origins allowed to call this route (default: none — requests with an Origin header are refused). */
     allowedOrigins: z.array(z.string().min(1)).optional(),
+    /**
+     * `aws-sigv4`: strip the app's SigV4 signature and sign again for the upstream host with the pod's own AWS
+     * credentials (Bedrock through a localhost endpoint). Bearer-token requests pass untouched.
+     */
+    signing: z.enum(['aws-sigv4']).optional(),
+    /** Signing region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the upstream host's region). */
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'expected an AWS region like us-east-1')
+      .optional(),
+    /** Signing service name (default `bedrock`). */
+    signingService: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/)
+      .optional(),
   })
   .strict();
 
