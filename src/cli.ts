@@ -174,6 +174,8 @@ export const runCli = async (
     }
     throw error;
   }
+  // A reader of stderr that goes away must not turn each later write into an uncaught exception.
+  process.stderr.on('error', () => undefined);
   const logger = createLogger(config.logLevel);
   let app: Awaited<ReturnType<typeof startLlmtap>>;
   try {
@@ -198,6 +200,9 @@ export const runCli = async (
       app.shutdown().then(
         ({ cut }) => {
           logger.info('stopped', { cutStreams: cut });
+          if (logger.sinkError() !== undefined) {
+            process.stderr.write(`llmtap: stopped; ${logger.droppedLines()} log lines were dropped\n`);
+          }
           resolve(code);
         },
         (error: unknown) => {

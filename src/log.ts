@@ -28,7 +28,20 @@ export interface LogSink {
   readonly writableLength?: number;
   /** Streams: `once('drain')` reports the dropped lines as soon as the reader catches up. */
   once?(event: 'drain', listener: () => void): unknown;
+  /** Streams: a write error (EPIPE when the reader went away, ENOSPC behind a redirect) breaks the sink. */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
 }
+
+/** What a logger counts about its own output. */
+export interface LogCounters {
+  /** Lines dropped so far: queue over its limit, or the sink broken. */
+  droppedLines(): number;
+  /** The error that broke the sink (no line is written after it), or undefined while it works. */
+  sinkError(): Error | undefined;
+}
+
+/** Told once, with the error, when the sink breaks; must not write to that sink. */
+export type SinkErrorListener = (error: Error) => void;
 
 /** True when `logger` writes lines of `level`: callers skip building fields for a line that would be dropped. */
 export const logsAt = (logger: Logger, level: Exclude<LogLevel, 'silent'>): boolean =>
@@ -144,22 +157,65 @@ export const formatLine = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields
   return fast !== '' ? fast : JSON.stringify({ level: lvl, time, msg, ...fields }, replacer);
 };
 
+/** The one line on stderr that says stdout broke (stderr may be broken too: then there is no one to tell). */
+const reportOnStderr: SinkErrorListener = (error) => {
+  const code = (error as { code?: unknown }).code;
+  try {
+    process.stderr.write(
+      `llmtap: log output failed (${typeof code === 'string' ? code : error.name}): log lines are dropped and counted from now on\n`,
+    );
+  } catch {
+    // Nothing left to report to.
+  }
+};
+
 /**
  * With `batch`, the lines of one event-loop turn go out in one write: stdout is a pipe under a container runtime,
  * and a write per request line was a syscall per request (11–17% of llmtap's CPU in the benchmark profiles).
  * Errors are written at once. Defaults to batching only for the process's stdout.
+ *
+ * A sink that fails (its reader went away, the disk behind a redirect is full) is broken for good: every later
+ * line is dropped and counted, and `onSinkError` is told once. Without this, the stream's unhandled 'error'
+ * became an uncaught exception whose log line failed again, one fault per tick: the process spun at 100% CPU,
+ * starved its sockets and never got to its SIGTERM handler (stdout's destroy is a no-op, so writes never stop
+ * failing on their own).
  */
 export const createLogger = (
   level: LogLevel,
   sink: LogSink = process.stdout,
   maxBufferedBytes: number = maxLogBufferBytes,
   batch: boolean = sink === process.stdout,
-): Logger => {
+  onSinkError: SinkErrorListener | undefined = sink === process.stdout ? reportOnStderr : undefined,
+): Logger & LogCounters => {
   const threshold = levelRank[level];
   const lastWarn = new Map<string, { at: number; suppressed: number }>();
   let dropped = 0;
+  let droppedTotal = 0;
+  let broken: Error | undefined;
+  const breakSink = (error: unknown): void => {
+    if (broken !== undefined) return;
+    broken = error instanceof Error ? error : new Error(String(error));
+    try {
+      onSinkError?.(broken);
+    } catch {
+      // Reporting a broken log sink must not become a fault of its own.
+    }
+  };
+  sink.on?.('error', breakSink);
+  /** Writes `text` (holding `lines` lines) unless the sink is broken; a sink that throws is broken too. */
+  const put = (text: string, lines: number): void => {
+    if (broken === undefined) {
+      try {
+        sink.write(text);
+        return;
+      } catch (error) {
+        breakSink(error);
+      }
+    }
+    droppedTotal += lines;
+  };
   const reportDropped = (): void => {
-    if (dropped === 0) return;
+    if (dropped === 0 || broken !== undefined) return;
     const count = dropped;
     dropped = 0;
     const note = {
@@ -169,22 +225,28 @@ export const createLogger = (
       count,
       maxBufferedBytes,
     };
-    sink.write(`${JSON.stringify(note)}\n`);
+    put(`${JSON.stringify(note)}\n`, 1);
   };
   const write = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void => {
     if (levelRank[lvl] < threshold) return;
+    if (broken !== undefined) {
+      droppedTotal += 1;
+      return;
+    }
     if ((sink.writableLength ?? 0) > maxBufferedBytes) {
       if (dropped === 0) sink.once?.('drain', reportDropped);
       dropped += 1;
+      droppedTotal += 1;
       return;
     }
     reportDropped();
     const line = formatLine(lvl, msg, fields);
     if (!batch) {
-      sink.write(`${line}\n`);
+      put(`${line}\n`, 1);
       return;
     }
     pending += `${line}\n`;
+    pendingLines += 1;
     if (lvl === 'error' || pending.length > 64 * 1024) flush();
     else if (!scheduled) {
       scheduled = true;
@@ -192,13 +254,16 @@ export const createLogger = (
     }
   };
   let pending = '';
+  let pendingLines = 0;
   let scheduled = false;
   const flush = (): void => {
     scheduled = false;
     if (pending === '') return;
     const out = pending;
+    const lines = pendingLines;
     pending = '';
-    sink.write(out);
+    pendingLines = 0;
+    put(out, lines);
   };
   return {
     level,
@@ -220,5 +285,7 @@ export const createLogger = (
       write('warn', msg, suppressed > 0 ? { ...fields, suppressed } : fields);
     },
     flush,
+    droppedLines: () => droppedTotal,
+    sinkError: () => broken,
   };
 };

@@ -199,3 +199,47 @@ describe('the line time', () => {
     vi.useRealTimers();
   });
 });
+
+describe('a broken sink', () => {
+  it("after the sink's first error, lines are dropped and counted, the listener is told once, nothing throws", async () => {
+    const { EventEmitter } = await import('node:events');
+    const emitter = new EventEmitter();
+    const writes: string[] = [];
+    const sink = Object.assign(emitter, { write: (text: string) => writes.push(text) });
+    const told: Error[] = [];
+    const logger = createLogger('info', sink, 1024 * 1024, true, (error) => told.push(error));
+    logger.info('before');
+    logger.flush();
+    expect(writes).toHaveLength(1);
+    const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    sink.emit('error', epipe);
+    sink.emit('error', epipe);
+    logger.info('a');
+    logger.error('b');
+    logger.warnRateLimited('k', 'c');
+    logger.flush();
+    expect(writes).toHaveLength(1);
+    expect(told).toEqual([epipe]);
+    expect(logger.sinkError()).toBe(epipe);
+    expect(logger.droppedLines()).toBe(3);
+  });
+
+  it('a sink that throws on write is broken too: the batch it held is counted, later lines dropped', () => {
+    const told: Error[] = [];
+    let calls = 0;
+    const sink = {
+      write: () => {
+        calls += 1;
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+    };
+    const logger = createLogger('info', sink, 1024 * 1024, true, (error) => told.push(error));
+    logger.info('one');
+    logger.info('two');
+    expect(() => logger.flush()).not.toThrow();
+    logger.error('three');
+    expect(calls).toBe(1);
+    expect(told).toHaveLength(1);
+    expect(logger.droppedLines()).toBe(3);
+  });
+});
