@@ -22,7 +22,8 @@ const templateSchema = z.looseObject({
   spec: z.looseObject({
     template: z.looseObject({
       spec: z.looseObject({
-        terminationGracePeriodSeconds: z.number().int().min(0),
+        // Optional: the kustomize component must not set it (it would shorten an app's longer period).
+        terminationGracePeriodSeconds: z.number().int().min(0).optional(),
         initContainers: z.array(containerSchema).length(1),
         volumes: z.array(z.looseObject({ name: z.string().min(1) })).min(1),
       }),
@@ -36,10 +37,26 @@ export type TemplateVolume = z.infer<typeof templateSchema>['spec']['template'][
 export interface SidecarTemplate {
   readonly container: TemplateContainer;
   readonly volumes: readonly TemplateVolume[];
+  /** The least grace period llmtap needs; the injector raises a shorter one and never lowers one. */
   readonly terminationGracePeriodSeconds: number;
   /** The ConfigMap volume holding `LLMTAP_CONFIG`, if the template mounts one. */
   readonly configVolumeName: string | undefined;
 }
+
+/** Kubernetes' default `terminationGracePeriodSeconds`. */
+const defaultGraceSeconds = 30;
+
+/**
+ * The grace period llmtap needs: its drain timeout (`LLMTAP_DRAIN_TIMEOUT`, `20s`/`500ms`/`1m`/bare seconds)
+ * plus 10 s for the classic preStop wait and the telemetry flush; at least the Kubernetes default.
+ */
+export const graceFromDrain = (drain: string | undefined): number => {
+  const match = /^(\d+)(ms|s|m)?$/.exec(drain?.trim() ?? '');
+  if (match === null) return defaultGraceSeconds + 15;
+  const unit = match[2] ?? 's';
+  const seconds = Number(match[1]) * (unit === 'ms' ? 0.001 : unit === 'm' ? 60 : 1);
+  return Math.max(defaultGraceSeconds, Math.ceil(seconds) + 10);
+};
 
 /** Validates a parsed template document. */
 export const templateFromObject = (doc: unknown, origin: string): SidecarTemplate => {
@@ -62,7 +79,9 @@ export const templateFromObject = (doc: unknown, origin: string): SidecarTemplat
   return {
     container,
     volumes: spec.volumes,
-    terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
+    terminationGracePeriodSeconds:
+      spec.terminationGracePeriodSeconds ??
+      graceFromDrain(container.env.find((e) => e.name === 'LLMTAP_DRAIN_TIMEOUT')?.value),
     configVolumeName: configVolume?.name,
   };
 };

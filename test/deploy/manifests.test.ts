@@ -90,7 +90,8 @@ describe('kustomize renders', () => {
   it('the example Secrets in deploy/ validate too, and hold no real-looking token', () => {
     const examples = [
       'deploy/components/llmtap-sidecar/otlp-secret.example.yaml',
-      'deploy/collector/vendor-secret.example.yaml',
+      'deploy/collector/otlp-secret.example.yaml',
+      'deploy/collector/dynatrace-secret.example.yaml',
     ];
     for (const path of examples) {
       const doc = parseYaml(readFileSync(join(repoRoot, path), 'utf8')) as K8sObject & {
@@ -213,5 +214,59 @@ describe('self-hosted-model overlay', () => {
     expect(config.routes.find((r) => openai.pathname.startsWith(`${r.prefix}/`))?.provider).toBe(
       'openai-compatible',
     );
+  });
+});
+
+describe('the sidecar component on an app of your own', () => {
+  /** Renders a throwaway kustomization: one Deployment with `grace` (or none) plus the component. */
+  const withComponent = (grace: number | undefined): PodSpec => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmtap-component-'));
+    const app = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'slow-stopper' },
+      spec: {
+        selector: { matchLabels: { app: 'slow-stopper' } },
+        template: {
+          metadata: { labels: { app: 'slow-stopper' } },
+          spec: {
+            ...(grace === undefined ? {} : { terminationGracePeriodSeconds: grace }),
+            containers: [{ name: 'app', image: 'example/app:1' }],
+          },
+        },
+      },
+    };
+    writeFileSync(join(dir, 'app.yaml'), JSON.stringify(app));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      JSON.stringify({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: ['app.yaml'],
+        components: [relative(dir, join(repoRoot, 'deploy/components/llmtap-sidecar'))],
+      }),
+    );
+    return podSpecOf(kustomize(dir), 'slow-stopper');
+  };
+
+  it("never changes the app's own grace period, and llmtap fits in the default one", () => {
+    expect(withComponent(120).terminationGracePeriodSeconds).toBe(120);
+    expect(withComponent(10).terminationGracePeriodSeconds).toBe(10);
+    const spec = withComponent(undefined);
+    expect(spec.terminationGracePeriodSeconds).toBeUndefined();
+    // assertSidecarContainer checks that the default 30 s covers the drain plus the flush.
+    assertSidecarContainer(assertNativeSidecar(spec), spec);
+  });
+
+  it('has a readiness probe that one slow answer on a busy node cannot flap', () => {
+    const sidecar = assertNativeSidecar(withComponent(undefined));
+    const probe = sidecar.readinessProbe as {
+      periodSeconds: number;
+      timeoutSeconds: number;
+      failureThreshold: number;
+    };
+    expect(probe.timeoutSeconds).toBeGreaterThanOrEqual(5);
+    // At least half a minute of unanswered probes before the app pod leaves its Service.
+    expect(probe.periodSeconds * probe.failureThreshold).toBeGreaterThanOrEqual(30);
   });
 });

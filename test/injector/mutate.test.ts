@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, type InjectionStatus, type InjectOptions, pointerToken } from '../../src/injector/mutate.ts';
 import { type PodLike, podSchema } from '../../src/injector/pod.ts';
 import { serviceNameOf } from '../../src/injector/service-name.ts';
-import { loadTemplate, templateRelativePath } from '../../src/injector/template.ts';
+import { graceFromDrain, loadTemplate, templateRelativePath } from '../../src/injector/template.ts';
 import { repoRoot } from '../deploy/kubectl.ts';
 import { deploymentPod, type Json } from './fixtures.ts';
 
@@ -110,7 +110,26 @@ describe('decide()', () => {
     expect(patched?.spec.volumes?.map((v) => v.name)).toEqual(['llmtap-podinfo']);
     expect(envOf(patched?.spec.containers[0]).OPENAI_BASE_URL).toBe('http://127.0.0.1:4545/openai/v1');
     expect(envOf(patched?.spec.initContainers?.[0]).OTEL_SERVICE_NAME).toBe('solo');
-    expect(patched?.spec.terminationGracePeriodSeconds).toBe(template.terminationGracePeriodSeconds);
+    // The default 30 s already covers llmtap (drain 20 s + 10 s), so the pod's period is left alone.
+    expect(template.terminationGracePeriodSeconds).toBe(30);
+    expect(patched?.spec.terminationGracePeriodSeconds).toBeUndefined();
+  });
+
+  it.each([
+    ['20s', 30],
+    ['45s', 55],
+    ['2m', 130],
+    ['500ms', 30],
+    [undefined, 45],
+    ['soon', 45],
+  ])('the grace period llmtap needs for LLMTAP_DRAIN_TIMEOUT=%s is %i s', (drain, grace) => {
+    expect(graceFromDrain(drain)).toBe(grace);
+  });
+
+  it('raises a grace period shorter than llmtap needs (drain + 10 s), and only then', () => {
+    const pod = bare() as { spec: Json };
+    pod.spec.terminationGracePeriodSeconds = 10;
+    expect(inject(pod).patched?.spec.terminationGracePeriodSeconds).toBe(30);
   });
 
   it('puts native llmtap first among existing init containers and keeps a longer grace period', () => {
