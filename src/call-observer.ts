@@ -10,6 +10,11 @@ import type { LlmCall } from './record.ts';
 export interface CallObservation {
   /** W3C trace context (`traceparent`, `tracestate`, `baggage`) to send upstream. */
   readonly upstreamHeaders?: Readonly<Record<string, string>> | undefined;
+  /**
+   * One output chunk ended at `at` (epoch ms, the clock of `CallTiming`): per-chunk timing for
+   * `gen_ai.client.operation.time_per_output_chunk`. Absent when nothing wants it; never throws.
+   */
+  readonly outputChunk?: ((at: number) => void) | undefined;
   /** Emits the call's telemetry; returns the fields to add to the request's log line. */
   finish(call: LlmCall): LogFields | undefined;
 }

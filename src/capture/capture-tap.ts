@@ -264,6 +264,7 @@ export class CaptureTap implements CallTap {
     this.#lastOutputFrame = this.#frameSeq;
     this.#outputChunks += 1;
     this.#firstOutput ??= this.#at;
+    this.#observation.outputChunk?.(this.#at);
   }
 
   #dropRequestCopy(): void {

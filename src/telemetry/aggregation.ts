@@ -72,6 +72,17 @@ export class HistogramPoint extends Point {
     while (index < bounds.length && value > (bounds[index] as number)) index++;
     this.counts[index] = (this.counts[index] as number) + 1;
   }
+  /** Adds every record of `other` (same boundaries) as if each had been recorded here. */
+  absorb(other: HistogramPoint): void {
+    if (other.count === 0) return;
+    if (this.count === 0) this.startMs = nowMs();
+    this.count += other.count;
+    this.sum += other.sum;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+    const counts = this.counts;
+    for (let i = 0; i < counts.length; i++) counts[i] = (counts[i] as number) + (other.counts[i] as number);
+  }
   override reset(): void {
     super.reset();
     this.sum = 0;

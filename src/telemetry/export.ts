@@ -11,7 +11,6 @@ import type { Context, Tracer } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Resource } from '@opentelemetry/resources';
 import {
   type AggregationTemporality,
@@ -37,6 +36,7 @@ import {
 import type { SignalExport, TelemetrySettings, Temporality } from './env.ts';
 import { createInstruments, type Instruments } from './metrics.ts';
 import { SCOPE_NAME, SEMCONV_SCHEMA_URL } from './semconv.ts';
+import { createSpanExporter } from './span-exporter.ts';
 
 export type Signal = 'traces' | 'metrics';
 export type DropReason = 'queue_full' | 'export_failed';
@@ -50,14 +50,13 @@ export interface ExportPipeline {
   shutdown(timeoutMs: number): Promise<void>;
 }
 
-type TraceExporterOptions = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
 type MetricExporterOptions = NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>;
 
-const exporterOptions = (signal: SignalExport): TraceExporterOptions => ({
+const exporterOptions = (signal: SignalExport): MetricExporterOptions => ({
   url: signal.url,
   headers: { ...signal.headers },
   // The SDK's CompressionAlgorithm enum has exactly these string values.
-  compression: signal.compression as NonNullable<TraceExporterOptions['compression']>,
+  compression: signal.compression as NonNullable<MetricExporterOptions['compression']>,
   timeoutMillis: signal.timeoutMs,
 });
 
@@ -235,7 +234,7 @@ export const createExportPipeline = (
   if (settings.traces !== undefined) {
     let bounded: BoundedSpanProcessor | undefined;
     const exporter = new CountingSpanExporter(
-      new OTLPTraceExporter(exporterOptions(settings.traces)),
+      createSpanExporter(exporterOptions(settings.traces)),
       (n, ok) => {
         bounded?.settled(n);
         if (!ok) onDrop('traces', 'export_failed', n);

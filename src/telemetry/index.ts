@@ -26,7 +26,7 @@ import { redactText, redactUrl } from '../redact.ts';
 import { contentAttributes, errorTypeOf, spanAttributes, spanName, timeToFirstChunk } from './attributes.ts';
 import { type Env, readSettings, type TelemetrySettings } from './env.ts';
 import { createExportPipeline, type ExportPipeline } from './export.ts';
-import type { Instruments } from './metrics.ts';
+import { type Instruments, OutputChunkGaps } from './metrics.ts';
 import { readPodInfo } from './podinfo.ts';
 import { type CostResult, createPricer, loadPriceTable, type Pricer } from './pricing.ts';
 import { podIdentity } from './resource.ts';
@@ -165,7 +165,11 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     }
   };
 
-  const finishCall = (call: LlmCall, span: Span | undefined): LogFields | undefined => {
+  const finishCall = (
+    call: LlmCall,
+    span: Span | undefined,
+    chunkGaps: OutputChunkGaps | undefined,
+  ): LogFields | undefined => {
     const errorType = errorTypeOf(call);
     let cost: CostResult | undefined;
     try {
@@ -190,7 +194,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       }
     }
     try {
-      metrics?.record(call, errorType, cost);
+      metrics?.record(call, errorType, cost, chunkGaps);
     } catch (error) {
       recordError('export', error);
     }
@@ -230,11 +234,13 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
         recordError('observer', error);
       }
       const span = started?.span;
+      const chunkGaps = metrics === undefined ? undefined : new OutputChunkGaps();
       return {
         upstreamHeaders: started?.headers,
+        outputChunk: chunkGaps?.chunk,
         finish: (call) => {
           try {
-            return finishCall(call, span);
+            return finishCall(call, span, chunkGaps);
           } catch (error) {
             recordError('observer', error);
             return undefined;

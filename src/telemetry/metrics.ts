@@ -15,13 +15,18 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { LlmCall } from '../record.ts';
-import { type HistogramPoint, HistogramStream, type SumPoint, SumStream } from './aggregation.ts';
+import { HistogramPoint, HistogramStream, type SumPoint, SumStream } from './aggregation.ts';
 import { baseAttributes, timeToFirstChunk } from './attributes.ts';
 import type { CostResult } from './pricing.ts';
 import { ATTR, DURATION_BUCKETS, METRIC, OVERHEAD_BUCKETS, TOKEN_BUCKETS } from './semconv.ts';
 
 export interface Instruments extends MetricProducer {
-  record(call: LlmCall, errorType: string | undefined, cost: CostResult | undefined): void;
+  record(
+    call: LlmCall,
+    errorType: string | undefined,
+    cost: CostResult | undefined,
+    chunkGaps?: OutputChunkGaps | undefined,
+  ): void;
   recordError(stage: string): void;
   recordDrop(signal: string, reason: string, count: number): void;
 }
@@ -34,6 +39,29 @@ export const proxyOverhead = (call: LlmCall): number | undefined => {
   }
   return (Math.max(0, upstreamRequestSent - start) + Math.max(0, clientFirstByte - upstreamFirstByte)) / 1000;
 };
+
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
+/**
+ * One call's gaps between output chunks (end of the previous chunk → end of this one, semconv's
+ * `time_per_output_chunk`), held in a histogram of the metric's own buckets: constant memory per stream
+ * however long it runs, and a bucket search per chunk. Merged into the call's series when it finishes,
+ * because the series' attributes (the response model) are known only then.
+ */
+export class OutputChunkGaps {
+  #last: number | undefined;
+  #gaps: HistogramPoint | undefined;
+  readonly chunk = (at: number): void => {
+    const last = this.#last;
+    this.#last = at;
+    if (last === undefined) return;
+    this.#gaps ??= new HistogramPoint(NO_ATTRIBUTES, DURATION_BUCKETS);
+    this.#gaps.record(Math.max(0, at - last) / 1000);
+  };
+  get gaps(): HistogramPoint | undefined {
+    return this.#gaps;
+  }
+}
 
 /** The points of one base attribute set (operation, provider, server, models), resolved once per interval. */
 interface CallSeries {
@@ -93,7 +121,7 @@ export const createInstruments = (
       name: METRIC.timePerOutputChunk,
       unit: 's',
       description:
-        'Mean time between output chunks of a streaming response after the first (one sample per call).',
+        'Time between consecutive output chunks of a streaming response, one sample per chunk after the first.',
     },
     DURATION_BUCKETS,
   );
@@ -159,7 +187,7 @@ export const createInstruments = (
   };
 
   return {
-    record(call, errorType, costResult) {
+    record(call, errorType, costResult, chunkGaps) {
       const key = seriesKey(call);
       const s = series.get(key) ?? resolve(call, key);
       const usage = call.response.usage;
@@ -174,10 +202,8 @@ export const createInstruments = (
       }
       const firstChunk = timeToFirstChunk(call);
       if (firstChunk !== undefined) s.ttfc.record(firstChunk);
-      const first = call.timing.firstOutput;
-      if (call.request.stream && first !== undefined && call.outputChunks >= 2) {
-        s.tpoc.record(Math.max(0, call.timing.end - first) / 1000 / (call.outputChunks - 1));
-      }
+      const gaps = chunkGaps?.gaps;
+      if (call.request.stream && gaps !== undefined) s.tpoc.absorb(gaps);
       if (costResult !== undefined) {
         if (costResult.priced) s.cost.add(costResult.cost);
         else {

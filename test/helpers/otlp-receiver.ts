@@ -105,6 +105,8 @@ export interface ReceivedSpan {
   readonly startNs: bigint;
   readonly endNs: bigint;
   readonly attributes: Attrs;
+  /** The OTLP `AnyValue` case each attribute arrived in (`int_value`, `double_value`, `string_value`…). */
+  readonly attributeTypes: Record<string, string>;
   readonly status: { readonly code: string; readonly message: string };
   readonly resource: Attrs;
   readonly scope: { readonly name: string; readonly version: string };
@@ -119,6 +121,8 @@ export interface ReceivedPoint {
   readonly value?: number;
   readonly count?: number;
   readonly sum?: number;
+  readonly min?: number;
+  readonly max?: number;
   readonly bucketCounts?: number[];
   readonly explicitBounds?: number[];
 }
@@ -168,6 +172,14 @@ const attrs = (list: unknown): Attrs => {
   return out;
 };
 
+const attrTypes = (list: unknown): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const kv of (list as Json[] | undefined) ?? []) {
+    out[kv.key as string] = Object.keys((kv.value as Json | undefined) ?? {})[0] ?? 'empty';
+  }
+  return out;
+};
+
 const scopeOf = (scope: unknown): { name: string; version: string } => ({
   name: ((scope as Json | undefined)?.name as string | undefined) ?? '',
   version: ((scope as Json | undefined)?.version as string | undefined) ?? '',
@@ -176,7 +188,7 @@ const scopeOf = (scope: unknown): { name: string; version: string } => ({
 const toObject = (type: protobuf.Type, body: Buffer): Json =>
   type.toObject(type.decode(body), { longs: String, enums: String, bytes: String, oneofs: false }) as Json;
 
-const decodeSpans = (body: Buffer): ReceivedSpan[] => {
+export const decodeSpans = (body: Buffer): ReceivedSpan[] => {
   const out: ReceivedSpan[] = [];
   for (const rs of (toObject(TraceRequest, body).resource_spans as Json[] | undefined) ?? []) {
     const resource = attrs((rs.resource as Json | undefined)?.attributes);
@@ -193,6 +205,7 @@ const decodeSpans = (body: Buffer): ReceivedSpan[] => {
           startNs: BigInt((span.start_time_unix_nano as string | undefined) ?? '0'),
           endNs: BigInt((span.end_time_unix_nano as string | undefined) ?? '0'),
           attributes: attrs(span.attributes),
+          attributeTypes: attrTypes(span.attributes),
           status: {
             code: (status.code as string | undefined) ?? 'STATUS_CODE_UNSET',
             message: (status.message as string | undefined) ?? '',
@@ -218,6 +231,8 @@ const point = (p: Json): ReceivedPoint => {
       ...base,
       count: Number(p.count ?? 0),
       sum: p.sum as number | undefined as number,
+      min: p.min as number | undefined as number,
+      max: p.max as number | undefined as number,
       bucketCounts: ((p.bucket_counts as string[] | undefined) ?? []).map(Number),
       explicitBounds: (p.explicit_bounds as number[] | undefined) ?? [],
     };

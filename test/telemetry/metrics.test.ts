@@ -69,12 +69,22 @@ const openaiBase = {
   'server.port': 443,
 };
 
+/** Output chunks of the hand-built stream calls: ms after T0, gaps 10, 40 and 950 ms. */
+const chunkOffsets = [250, 260, 300, 1250];
+
+/** A streaming call observed as the capture does: each output chunk reported as it ends, then finish. */
+const streamed = (t: Telemetry, call: ReturnType<typeof chatCall>): void => {
+  const observation = t.start(contextFor());
+  for (const offset of chunkOffsets) observation.outputChunk?.(call.timing.start + offset);
+  observation.finish(call);
+};
+
 describe('GenAI metrics', () => {
   it('exports semconv names, units, bucket boundaries and values, all DELTA', async () => {
     const t = await start();
-    t.start(contextFor()).finish(chatCall());
+    streamed(t, chatCall());
     t.start(contextFor()).finish(anthropicCall());
-    t.start(contextFor()).finish(chatCall({ outcome: 'errored', httpStatus: 503 }));
+    streamed(t, chatCall({ outcome: 'errored', httpStatus: 503 }));
     await t.shutdown();
 
     const tokens = metric('gen_ai.client.token.usage');
@@ -116,9 +126,12 @@ describe('GenAI metrics', () => {
     expect(ttfc.points[0]).toMatchObject({ count: 2, sum: 0.5, explicitBounds: DURATION_BUCKETS });
 
     const tpoc = metric('gen_ai.client.operation.time_per_output_chunk');
-    // (end 1250 ms − first output 250 ms) / (11 − 1) chunks = 0.1 s, one sample per call.
-    expect(tpoc.points[0]).toMatchObject({ count: 2 });
-    expect(tpoc.points[0]?.sum).toBeCloseTo(0.2, 9);
+    // One sample per chunk after the first (semconv): 3 gaps × 2 stream calls, in their own buckets —
+    // 0.01 s in (0, 0.01], 0.04 s in (0.02, 0.04], 0.95 s in (0.64, 1.28]. The non-streaming call has none.
+    expect(tpoc.points.map((p) => p.attributes['gen_ai.provider.name'])).toEqual(['openai']);
+    expect(tpoc.points[0]).toMatchObject({ count: 6, min: 0.01, max: 0.95 });
+    expect(tpoc.points[0]?.sum).toBeCloseTo(2 * (0.01 + 0.04 + 0.95), 9);
+    expect(tpoc.points[0]?.bucketCounts).toEqual([2, 0, 2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
 
     const cost = metric('gen_ai.usage.cost');
     expect(cost).toMatchObject({
@@ -270,7 +283,7 @@ describe('collector failing, then recovering', () => {
   it('counts the metric data points lost while it failed and reports them once it is back', async () => {
     receiver.respondWith(503);
     const t = await start({ OTEL_METRIC_EXPORT_INTERVAL: '300', OTEL_EXPORTER_OTLP_TIMEOUT: '250' });
-    t.start(contextFor()).finish(chatCall());
+    streamed(t, chatCall());
     await receiver.waitFor(
       () => receiver.raw.some((r) => r.path === '/v1/metrics'),
       5000,
