@@ -9,8 +9,10 @@
  *   trailer) still yields what was decodable instead of an error.
  * - A decompression bomb stops at `maxDecodedBytes`: the excess is discarded, the zlib stream destroyed,
  *   and the decoder marked truncated. Output beyond the cap is never handed on.
- * - Anything else (unknown or stacked encodings): nothing is decoded; `undecodable` is set so the call is
- *   recorded as truncated rather than parsed as garbage.
+ * - Stacked encodings (`Content-Encoding: gzip, br`: gzip applied first, then br) are decoded in reverse
+ *   order of application, each stage under the same `maxDecodedBytes` cap, so no stage can inflate past it.
+ * - Anything else (an unknown coding anywhere in the list): nothing is decoded; `undecodable` is set so the
+ *   call is recorded as truncated rather than parsed as garbage — never a guess.
  */
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
@@ -39,7 +41,22 @@ export interface ContentDecoder {
 
 type Codec = 'identity' | 'gzip' | 'deflate' | 'br' | 'zstd';
 
-/** Maps a `content-encoding` header value to a codec, or undefined when we cannot decode it. */
+/**
+ * The codings of a `content-encoding` header in the order they were applied (identity entries dropped; an
+ * empty list means identity), or undefined when one of them cannot be decoded.
+ */
+export const codecsFor = (header: string | undefined): Exclude<Codec, 'identity'>[] | undefined => {
+  if (header === undefined) return [];
+  const codecs: Exclude<Codec, 'identity'>[] = [];
+  for (const coding of header.split(',')) {
+    const codec = codecFor(coding);
+    if (codec === undefined) return undefined;
+    if (codec !== 'identity') codecs.push(codec);
+  }
+  return codecs;
+};
+
+/** Maps one content coding to a codec, or undefined when we cannot decode it. */
 export const codecFor = (header: string | undefined): Codec | undefined => {
   if (header === undefined) return 'identity';
   const value = header.trim().toLowerCase();
@@ -257,6 +274,44 @@ class ZlibDecoder implements ContentDecoder {
 }
 
 /**
+ * Stacked codings: each stage feeds the next (the last coding applied is undone first). Every stage has the
+ * whole cap, so the final output is bounded by it and so is each intermediate one.
+ */
+class StackedDecoder implements ContentDecoder {
+  readonly #stages: ContentDecoder[];
+  constructor(codecs: readonly Exclude<Codec, 'identity'>[], options: ContentDecoderOptions) {
+    const stages: ContentDecoder[] = [];
+    let onData = options.onData;
+    // Built from the innermost coding (applied first, undone last) outwards.
+    for (const codec of codecs) {
+      const stage: ContentDecoder = new ZlibDecoder(codec, { ...options, onData });
+      stages.unshift(stage);
+      onData = (bytes) => stage.push(bytes);
+    }
+    this.#stages = stages;
+  }
+  get truncated(): boolean {
+    return this.#stages.some((stage) => stage.truncated);
+  }
+  get undecodable(): boolean {
+    return this.#stages.some((stage) => stage.undecodable);
+  }
+  get decodedBytes(): number {
+    return this.#stages.at(-1)?.decodedBytes ?? 0;
+  }
+  push(chunk: Uint8Array): void {
+    this.#stages[0]?.push(chunk);
+  }
+  async end(): Promise<void> {
+    // A stage's last output reaches the next one before its close settles, so each ends after the one before.
+    for (const stage of this.#stages) await stage.end();
+  }
+  abort(): void {
+    for (const stage of this.#stages) stage.abort();
+  }
+}
+
+/**
  * A decoder for the `content-encoding` header value (undefined = identity). Unsupported encodings return an
  * inert decoder marked undecodable, and `onError` is told once so the failure is counted.
  */
@@ -264,7 +319,9 @@ export const createContentDecoder = (
   contentEncoding: string | undefined,
   options: ContentDecoderOptions,
 ): ContentDecoder => {
-  const codec = codecFor(contentEncoding);
+  const codecs = codecsFor(contentEncoding);
+  if (codecs !== undefined && codecs.length > 1) return new StackedDecoder(codecs, options);
+  const codec = codecs === undefined ? undefined : (codecs[0] ?? 'identity');
   if (codec === 'identity') return new IdentityDecoder(options);
   if (codec === undefined) {
     options.onError(

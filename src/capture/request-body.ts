@@ -12,7 +12,7 @@
 import zlib from 'node:zlib';
 import { startsWithBom } from '../framing/bytes.ts';
 import { SMALL_MEMBER_BYTES } from '../framing/json-members.ts';
-import { codecFor } from './content-decoding.ts';
+import { codecsFor } from './content-decoding.ts';
 import { skimJsonObject } from './json-skim.ts';
 
 /** Bodies up to this size are parsed whole: below it, skimming saves nothing worth its difference. */
@@ -68,12 +68,13 @@ export interface ReadRequestOptions {
 
 export const readRequestBody = (bytes: Buffer, options: ReadRequestOptions): RequestBodyResult => {
   if (bytes.length === 0) return { body: undefined, truncated: options.prefix };
-  const codec = codecFor(options.contentEncoding);
-  if (codec === undefined) return { body: undefined, truncated: true };
+  const codecs = codecsFor(options.contentEncoding);
+  if (codecs === undefined) return { body: undefined, truncated: true };
   let plain = bytes;
-  if (codec !== 'identity') {
+  // Stacked codings are undone last-applied first, each under the same cap.
+  for (let i = codecs.length - 1; i >= 0; i--) {
     try {
-      plain = decompress(bytes, codec, options.maxBytes, options.prefix);
+      plain = decompress(plain, codecs[i] as Codec, options.maxBytes, options.prefix);
     } catch {
       return { body: undefined, truncated: true };
     }

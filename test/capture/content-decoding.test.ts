@@ -1,7 +1,12 @@
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ContentDecoder, codecFor, createContentDecoder } from '../../src/capture/content-decoding.ts';
+import {
+  type ContentDecoder,
+  codecFor,
+  codecsFor,
+  createContentDecoder,
+} from '../../src/capture/content-decoding.ts';
 import { loadRecordedFixtures } from '../helpers/recorded.ts';
 import { splitBytes } from './drive-tap.ts';
 
@@ -55,6 +60,72 @@ describe('content decoding', () => {
     expect(codecFor('zstd')).toBe('zstd');
     expect(codecFor('compress')).toBeUndefined();
     expect(codecFor('gzip, br')).toBeUndefined();
+    // A whole header: the codings in the order they were applied; one unknown coding makes it undecodable.
+    expect(codecsFor(undefined)).toEqual([]);
+    expect(codecsFor('gzip, br')).toEqual(['gzip', 'br']);
+    expect(codecsFor('identity,GZIP , zstd')).toEqual(['gzip', 'zstd']);
+    expect(codecsFor('gzip, compress')).toBeUndefined();
+  });
+
+  it('decodes stacked encodings in reverse order of application, any split, into the original bytes', async () => {
+    const stacks: string[][] = [
+      ['gzip', 'br'],
+      ['br', 'gzip'],
+      ['deflate', 'zstd'],
+      ['gzip', 'gzip'],
+      ['zstd', 'br', 'deflate'],
+    ];
+    for (const stack of stacks) {
+      let wire: Buffer = text;
+      for (const coding of stack) wire = (encoders[coding] as (b: Buffer) => Buffer)(wire);
+      for (const split of ['byte', { random: 7 }] as const) {
+        const out: Uint8Array[] = [];
+        const errors: unknown[] = [];
+        const decoder = createContentDecoder(stack.join(', '), {
+          maxDecodedBytes: 1 << 20,
+          onData: (b) => out.push(Buffer.from(b)),
+          onError: (e) => errors.push(e),
+        });
+        for (const chunk of splitBytes(wire, split)) decoder.push(chunk);
+        await decoder.end();
+        expect(errors, stack.join(', ')).toEqual([]);
+        expect(Buffer.concat(out).equals(text), stack.join(', ')).toBe(true);
+        expect(decoder.truncated).toBe(false);
+        expect(decoder.decodedBytes).toBe(text.length);
+      }
+    }
+  });
+
+  it('keeps every stage of a stacked encoding under the decode cap (a bomb inside a bomb)', async () => {
+    const zeros = Buffer.alloc(8 << 20);
+    const wire = zlib.brotliCompressSync(zlib.gzipSync(zeros));
+    let delivered = 0;
+    const decoder = createContentDecoder('gzip, br', {
+      maxDecodedBytes: 64 * 1024,
+      onData: (b) => {
+        delivered += b.length;
+      },
+      onError: () => {},
+    });
+    decoder.push(wire);
+    await decoder.end();
+    expect(delivered).toBe(64 * 1024);
+    expect(decoder.truncated).toBe(true);
+  });
+
+  it('decodes nothing of a stack with an unknown coding, and says so once', async () => {
+    const errors: unknown[] = [];
+    const out: Uint8Array[] = [];
+    const decoder = createContentDecoder('gzip, compress', {
+      maxDecodedBytes: 1 << 20,
+      onData: (b) => out.push(b),
+      onError: (e) => errors.push(e),
+    });
+    decoder.push(zlib.gzipSync(text));
+    await decoder.end();
+    expect(out).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(decoder.undecodable).toBe(true);
   });
 
   it('passes identity bodies through synchronously, untouched', async () => {

@@ -56,8 +56,11 @@ beforeAll(async () => {
     const headers: Record<string, string> = {
       'content-type': recorded.response.headers['content-type'] ?? 'text/plain',
     };
-    if (encoding === 'gzip') body = zlib.gzipSync(body);
-    if (encoding === 'br') body = zlib.brotliCompressSync(body);
+    // Stacked codings (`gzip, br`) are applied in the order listed, as RFC 9110 §8.4 reads the header.
+    for (const coding of typeof encoding === 'string' ? encoding.split(',') : []) {
+      if (coding.trim() === 'gzip') body = zlib.gzipSync(body);
+      if (coding.trim() === 'br') body = zlib.brotliCompressSync(body);
+    }
     if (typeof encoding === 'string') headers['content-encoding'] = encoding;
     res.writeHead(recorded.response.status, headers);
     const cutAt = Number(req.headers['x-test-cut'] ?? Number.NaN);
@@ -242,6 +245,21 @@ describe('capture through the proxy with real clients', () => {
     expect(call.response.usage.inputTokens).toBeUndefined();
     expect(call.response.usage.outputTokens).toBeUndefined();
     expect(call.outputChunks).toBeGreaterThan(0);
+  });
+
+  it('raw HTTP client, stacked `gzip, br` SSE: the client gets the bytes as sent, the copy decodes both', async () => {
+    const recorded = fixture('openai/chat_stream_include_usage.json');
+    const response = await rawRequest(`${proxy.dataUrl}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-test-encoding': 'gzip, br' },
+      body: recorded.request.body ?? '',
+    });
+    expect(response.headers['content-encoding']).toBe('gzip, br');
+    expect(zlib.gunzipSync(zlib.brotliDecompressSync(response.body)).equals(wireBody(recorded))).toBe(true);
+    const call = await nextCall(6);
+    expect(call).toMatchObject(await offline('openai/chat_stream_include_usage.json', 'openai'));
+    expect(call.response.usage.outputTokens).toBe(recorded.expected.output_tokens);
+    checkTiming(call);
   });
 
   it('reported no capture errors', () => {
