@@ -1,5 +1,5 @@
 # llmtap container image. Every step is one of the project's own npm commands, so the same production
-# build runs in tests without Docker (test/deploy/production-build.test.ts).
+# build runs in tests without Docker (test/deploy/production-build.slow.test.ts).
 #   docker build -t ghcr.io/llmtap/llmtap:0.1.0 .
 # Base images are pinned by exact Node version; pin by digest too in your registry mirror if you can.
 

@@ -1,8 +1,15 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The fast tier (`npm test`). Files slow by nature (a browser, `npm ci`, memory bounds under load, the bench smoke,
+ * multi-second lifecycle deadlines) are named `*.slow.test.ts` and run in `npm run test:slow` (vitest.slow.config.ts).
+ */
+export const slowTests = 'test/**/*.slow.test.ts';
 
 export const config = defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, slowTests],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

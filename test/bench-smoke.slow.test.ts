@@ -2,7 +2,7 @@
  * CI smoke of the benchmark harness: a trimmed quick run (JSON, SSE and TTFT cells, open streams with
  * cancellation, a short soak) must finish with exit code 0, which quick mode gives unless correctness broke
  * (errors, bodies differing from direct, upstream streams left open) or the harness itself did.
- * It takes ~70 s on a busy 2-core box, so it runs under CI (`CI` set, as `.ci/run` does) or with BENCH_SMOKE=1.
+ * It takes ~70 s on a busy 2-core box, so it is in the slow tier (`npm run test:slow`, which `.ci/run` runs).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,9 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 const RUN = fileURLToPath(new URL('./bench/run.ts', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./bench/results/', import.meta.url));
-const enabled = process.env.BENCH_SMOKE === '1' || (process.env.CI !== undefined && process.env.CI !== '');
-
-describe.runIf(enabled)('npm run bench -- --quick (trimmed)', () => {
+describe('npm run bench -- --quick (trimmed)', () => {
   it('runs end to end with correct bytes, no errors and no leaked upstream streams', () => {
     const before = new Set(safeList());
     const run = spawnSync(
