@@ -4,7 +4,7 @@
  */
 import type { LogFields } from './log.ts';
 import type { CallContext } from './proxy/tap.ts';
-import type { LlmCall } from './record.ts';
+import type { LlmCall, RequestFacts } from './record.ts';
 
 /** One LLM call being observed: started when the request arrives, finished with the record. */
 export interface CallObservation {
@@ -17,6 +17,8 @@ export interface CallObservation {
   readonly outputChunk?: ((at: number) => void) | undefined;
   /** Emits the call's telemetry; returns the fields to add to the request's log line. */
   finish(call: LlmCall): LogFields | undefined;
+  /** Optional progress for live views: the response head arrived (request facts as read so far). */
+  responding?(request: RequestFacts, status: number, at: number): void;
 }
 
 export interface CallObserver {

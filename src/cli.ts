@@ -31,8 +31,9 @@ export const helpText = (
 ): string => `llmtap — OpenTelemetry for every LLM call your pod makes
 
 Usage:
-  llmtap [--config FILE] [--listen HOST:PORT] [--admin HOST:PORT]
+  llmtap [--config FILE] [--listen HOST:PORT] [--admin HOST:PORT] [--ui HOST:PORT|off]
   llmtap inject [--help]        run the Kubernetes admission webhook that injects llmtap
+  llmtap calls [--follow] [--json] [--url URL]   the recent LLM calls of a running llmtap, one line each
   llmtap --help | --version
 
 Point your LLM client's base URL at the data plane, e.g.
@@ -43,6 +44,8 @@ Flags:
   --config FILE        YAML config (listen, admin, routes, limits, timeouts, logLevel)   env LLMTAP_CONFIG
   --listen HOST:PORT   data plane listener (default 127.0.0.1:4545)                       env LLMTAP_LISTEN
   --admin HOST:PORT    admin listener: GET /healthz, GET /readyz (default 0.0.0.0:4546)    env LLMTAP_ADMIN_LISTEN
+  --ui HOST:PORT|off   live view of the calls: page, GET /calls, /calls/stream (default 127.0.0.1:4547)
+                                                                                      env LLMTAP_UI_LISTEN
   -h, --help           this text
   -v, --version        print the version
 
@@ -50,6 +53,7 @@ Environment:
   LLMTAP_DRAIN_TIMEOUT   how long in-flight streams may finish after SIGTERM (default 30s; 500ms, 2m…)
   LLMTAP_LOG_LEVEL       debug | info | warn | error | silent (default info)
   LLMTAP_TELEMETRY       on | off — off forwards only: no parsing, no export (default on)
+  LLMTAP_UI_CALLS        recent calls the live view keeps (default 256)
   LLMTAP_PRICES          JSON/YAML price file that overrides and extends the built-in price table
   LLMTAP_PODINFO_DIR     Downward-API volume with pod labels/annotations (default /etc/podinfo)
   K8S_POD_NAME, K8S_NAMESPACE_NAME, K8S_POD_UID, K8S_NODE_NAME, K8S_POD_IP   pod identity (Downward API)
@@ -136,7 +140,24 @@ export const runCli = async (
     const { runInjector } = await import('./injector/main.ts');
     return runInjector(argv.slice(1), env);
   }
-  let values: { config?: string; listen?: string; admin?: string; help?: boolean; version?: boolean };
+  if (argv[0] === 'calls') {
+    const { runCallsCommand } = await import('./feed/calls-command.ts');
+    const abort = new AbortController();
+    process.once('SIGINT', () => abort.abort());
+    return runCallsCommand(argv.slice(1), env, {
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+      signal: abort.signal,
+    });
+  }
+  let values: {
+    config?: string;
+    listen?: string;
+    admin?: string;
+    ui?: string;
+    help?: boolean;
+    version?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -144,6 +165,7 @@ export const runCli = async (
         config: { type: 'string' },
         listen: { type: 'string' },
         admin: { type: 'string' },
+        ui: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -188,6 +210,7 @@ export const runCli = async (
   logger.info('listening', {
     data: app.server.dataUrl,
     admin: app.server.adminUrl,
+    ui: app.ui?.url,
     routes: config.routes.length,
   });
 

@@ -5,9 +5,12 @@
 import { adapterById, adapterIds } from '../providers/index.ts';
 import { createCaptureTapFactory } from './capture/capture-tap.ts';
 import type { Config } from './config/load.ts';
+import type { CallFeed } from './feed/call-feed.ts';
+import type { UiServer } from './feed/ui-server.ts';
 import type { Logger } from './log.ts';
 import type { TapFactory } from './proxy/tap.ts';
 import { type ProxyServer, startProxyServer } from './server/proxy-server.ts';
+import { contentAttributes } from './telemetry/attributes.ts';
 import { createTelemetry, type Telemetry } from './telemetry/index.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -15,6 +18,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface Llmtap {
   readonly server: ProxyServer;
   readonly telemetry: Telemetry | undefined;
+  /** The live view's listener (`--ui`); undefined when off, when telemetry is off, or when it could not listen. */
+  readonly ui: UiServer | undefined;
+  /** Why the live view is not running, for the banner. */
+  readonly uiProblem?: string | undefined;
   /** Drain in-flight calls (up to the configured drain timeout), flush telemetry, close listeners. */
   shutdown(): Promise<{ cut: number }>;
 }
@@ -35,10 +42,20 @@ export const startLlmtap = async (
     ? await createTelemetry({ env, logger, version, maxContentChars })
     : undefined;
   let tapFactory: TapFactory | undefined;
+  // The live view's feed wraps the telemetry observer (it shows what the log line says); loaded only when on.
+  let feed: CallFeed | undefined;
+  if (telemetry !== undefined && config.ui.listen !== 'off') {
+    const { createCallFeed } = await import('./feed/call-feed.ts');
+    feed = createCallFeed({
+      capacity: config.ui.calls,
+      captureContent: telemetry.captureContent,
+      contentOf: (call) => contentAttributes(call.content, maxContentChars),
+    });
+  }
   if (telemetry !== undefined) {
     tapFactory = createCaptureTapFactory({
       adapterFor: (route) => adapterById(route.provider),
-      observer: telemetry,
+      observer: feed?.observe(telemetry) ?? telemetry,
       limits: config.limits,
       parseOptions: {
         captureContent: telemetry.captureContent,
@@ -55,19 +72,41 @@ export const startLlmtap = async (
     onTapError: (error) => telemetry?.recordError('observer', error),
     env,
   });
+  let ui: UiServer | undefined;
+  let uiProblem: string | undefined;
+  if (feed !== undefined) {
+    const { startUiServer } = await import('./feed/ui-server.ts');
+    try {
+      ui = await startUiServer({ feed, listen: config.ui.listen, logger });
+    } catch (error) {
+      // A convenience view must not keep the data plane from serving: warn and run without it.
+      uiProblem = `cannot listen on ${config.ui.listen} (${(error as { code?: string }).code ?? (error as Error).message})`;
+      logger.warn('live view unavailable', { listen: config.ui.listen, error });
+    }
+  }
   let shutdown: Promise<{ cut: number }> | undefined;
   return {
     server,
     telemetry,
+    ui,
+    uiProblem,
     shutdown() {
       shutdown ??= (async () => {
         const result = await server.drain(config.timeouts.drainMs);
+        await ui?.close();
         await telemetry?.shutdown();
         return result;
       })();
       return shutdown;
     },
   };
+};
+
+const liveView = (app: Llmtap, config: Config): string => {
+  if (app.ui !== undefined) return `${app.ui.url}/  (GET /calls, /calls/stream; llmtap calls --follow)`;
+  if (app.uiProblem !== undefined) return `unavailable: ${app.uiProblem}`;
+  if (config.ui.listen === 'off') return 'off (LLMTAP_UI_LISTEN=off)';
+  return 'off (needs telemetry on)';
 };
 
 /** The human start-up banner: where llmtap listens, what it exports, and its route table. */
@@ -78,6 +117,7 @@ export const banner = (app: Llmtap, config: Config, version: string): string => 
     `  data plane  ${app.server.dataUrl}`,
     `  admin       ${app.server.adminUrl}  (GET /healthz, GET /readyz)`,
     `  telemetry   ${app.telemetry?.describe() ?? 'off (LLMTAP_TELEMETRY=off): forwarding only'}`,
+    `  live view   ${liveView(app, config)}`,
     '  routes:',
     ...config.routes.map(
       (route) =>

@@ -169,6 +169,13 @@ export class CaptureTap implements CallTap {
         onData: (bytes) => this.#onDecoded(bytes),
         onError: (error) => this.#fail('decode', error),
       });
+      if (this.#observation.responding !== undefined) {
+        try {
+          this.#observation.responding(request, status, at);
+        } catch (error) {
+          this.#report('observer', wrapError('OBSERVER_FAILED', 'observer responding', error));
+        }
+      }
     } catch (error) {
       this.#fail(stage, error);
     }

@@ -13,6 +13,7 @@ export interface CliOptions {
   readonly config?: string | undefined;
   readonly listen?: string | undefined;
   readonly admin?: string | undefined;
+  readonly ui?: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -126,6 +127,16 @@ export const loadConfig = (options: CliOptions, env: Env, knownProviders: readon
       const timeouts = typeof input.timeouts === 'object' && input.timeouts !== null ? input.timeouts : {};
       input.timeouts = { ...timeouts, drainMs };
     }
+  }
+  // The live view: `--ui`/LLMTAP_UI_LISTEN and LLMTAP_UI_CALLS override the file's `ui` mapping.
+  const uiListen = options.ui ?? env.LLMTAP_UI_LISTEN;
+  const uiCalls = env.LLMTAP_UI_CALLS;
+  if ((uiListen !== undefined && uiListen !== '') || (uiCalls !== undefined && uiCalls !== '')) {
+    const ui: Record<string, unknown> =
+      typeof input.ui === 'object' && input.ui !== null ? { ...(input.ui as Record<string, unknown>) } : {};
+    if (uiListen !== undefined && uiListen !== '') ui.listen = uiListen;
+    if (uiCalls !== undefined && uiCalls !== '') ui.calls = /^\d+$/.test(uiCalls) ? Number(uiCalls) : uiCalls;
+    input.ui = ui;
   }
   const telemetrySwitch = env.LLMTAP_TELEMETRY ?? 'on';
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(telemetrySwitch)) {

@@ -104,6 +104,16 @@ export const timeoutsSchema = z
   })
   .strict();
 
+/** The live view's listener (`--ui`): host:port, or `off`. */
+export const uiSchema = z
+  .object({
+    /** Off the pod network by default: reach it with `kubectl port-forward`. */
+    listen: z.union([z.literal('off'), hostPort]).default('127.0.0.1:4547'),
+    /** Recent calls kept for the live view, `GET /calls` and `llmtap calls` (a ring buffer). */
+    calls: z.number().int().min(1).max(100_000).default(256),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     listen: hostPort.default('127.0.0.1:4545'),
@@ -112,11 +122,13 @@ export const configSchema = z
     limits: limitsSchema.default(limitsSchema.parse({})),
     timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    ui: uiSchema.default(uiSchema.parse({})),
   })
   .strict();
 
 export type RouteConfig = z.infer<typeof routeSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
+export type UiConfig = z.infer<typeof uiSchema>;
 /** The file's shape after defaults, before built-in routes are merged. */
 export type FileConfig = z.infer<typeof configSchema>;

@@ -22,7 +22,10 @@ export const startFullLlmtap = async (
 ): Promise<TestLlmtap> => {
   const dir = mkdtempSync(join(tmpdir(), 'llmtap-e2e-'));
   const path = join(dir, 'llmtap.yaml');
-  writeFileSync(path, stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...file }));
+  writeFileSync(
+    path,
+    stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ui: { listen: '127.0.0.1:0' }, ...file }),
+  );
   let config: Config;
   try {
     config = loadConfig({ config: path }, env, adapterIds);

@@ -1,0 +1,385 @@
+/**
+ * The call feed behind the live view, `GET /calls` and `llmtap calls`: a bounded ring buffer of the recent
+ * calls, their progress while they run, per-model totals and per-minute counts since start.
+ *
+ * It wraps the telemetry observer, so a call appears here with exactly the fields of its log line (the
+ * observer's log fields plus the proxy's `route`, `status` and `durationMs`), redacted the same way. Memory:
+ * a finished call is kept as its JSON text (one compact string, ~0.5 KB) in a ring that grows on demand up to
+ * `capacity`; captured message content (only when content capture is on) is kept beside it under a total
+ * character budget, oldest dropped first. Nothing is serialised for subscribers while there are none.
+ */
+import type { CallObservation, CallObserver } from '../call-observer.ts';
+import type { LogFields } from '../log.ts';
+import type { CallContext } from '../proxy/tap.ts';
+import type { LlmCall, RequestFacts } from '../record.ts';
+import { redactText } from '../redact.ts';
+
+export type CallState = 'waiting' | 'streaming' | 'done';
+
+/** One call as the feed shows it. Field names are the log line's; `id`, `time` and `state` are the feed's. */
+export type FeedCall = Record<string, string | number | boolean | readonly string[] | undefined> & {
+  readonly id: number;
+  readonly time: string;
+  readonly state: CallState;
+};
+
+/** Per (provider, model) since start. */
+export interface ModelTotal {
+  readonly provider: string;
+  readonly model: string;
+  calls: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  reasoningTokens: number;
+  costUsd: number;
+}
+
+/** One minute of traffic (calls finished in it). `minute` is epoch minutes. */
+export interface MinuteBucket {
+  minute: number;
+  calls: number;
+  errors: number;
+  tokens: number;
+}
+
+/** What a subscriber receives: a finished call carries its model's new total and its minute's new counts. */
+export interface FeedEvent {
+  readonly call: FeedCall;
+  readonly total?: ModelTotal;
+  readonly minute?: MinuteBucket;
+}
+
+export interface FeedOptions {
+  /** Finished calls kept. */
+  readonly capacity: number;
+  /** Keep captured content for the detail view (only when content capture is on). */
+  readonly captureContent: boolean;
+  /** Characters of captured content kept across all calls of the ring; default 1,000,000. */
+  readonly maxContentChars?: number;
+  /** Turns captured content into the (redacted, capped) JSON attributes telemetry exports. */
+  readonly contentOf?: (call: LlmCall) => Readonly<Record<string, unknown>> | undefined;
+  readonly now?: () => number;
+}
+
+export interface CallFeed {
+  /** Wraps the telemetry observer: the feed sees every call it sees, with its log fields. */
+  observe(inner: CallObserver): CallObserver;
+  /** Recent calls, newest first, in progress ones first; at most `limit`. As JSON text (an array). */
+  callsJson(limit?: number): string;
+  /** One call's full record (with captured content when kept), or undefined when it left the ring. */
+  recordJson(id: number): string | undefined;
+  /** Per-model totals, most calls first. */
+  totals(): ModelTotal[];
+  /** The last `count` minutes, oldest first (minutes without calls are absent). */
+  minutes(count?: number): MinuteBucket[];
+  readonly capacity: number;
+  readonly captureContent: boolean;
+  /** Finished calls seen since start. */
+  readonly finished: number;
+  /** Characters held by the ring (call text and content), for the memory account. */
+  heldChars(): number;
+  /** `listener` gets every change; returns the unsubscribe function. Events are built only while one listens. */
+  listen(listener: (event: FeedEvent) => void): () => void;
+}
+
+/** Longest string copied into a feed record (model ids come from apps). */
+const maxValueChars = 256;
+/** Distinct (provider, model) totals; the rest are summed under `(other)`. */
+const maxTotals = 256;
+/** In-flight calls shown live; past it a call appears only when it finishes. */
+const maxLive = 1024;
+const minutesKept = 60;
+
+const clip = (value: string): string =>
+  redactText(value.length > maxValueChars ? value.slice(0, maxValueChars) : value);
+
+/** A copy of `fields` with strings redacted and clipped, and only JSON-plain values. */
+const cleanFields = (fields: LogFields | undefined, into: Record<string, unknown>): void => {
+  if (fields === undefined) return;
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const value = fields[key];
+    switch (typeof value) {
+      case 'string':
+        into[key] = clip(value);
+        break;
+      case 'number':
+        if (Number.isFinite(value)) into[key] = value;
+        break;
+      case 'boolean':
+        into[key] = value;
+        break;
+      default:
+        break;
+    }
+  }
+};
+
+const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+
+export const createCallFeed = (options: FeedOptions): CallFeed => {
+  const capacity = Math.max(1, Math.floor(options.capacity));
+  const now = options.now ?? Date.now;
+  const maxContentChars = options.maxContentChars ?? 1_000_000;
+  // The ring grows as calls arrive: an idle llmtap holds empty arrays.
+  const ids: number[] = [];
+  const texts: string[] = [];
+  const contents: (string | undefined)[] = [];
+  let next = 0;
+  let textChars = 0;
+  let contentChars = 0;
+  let finished = 0;
+  let lastId = 0;
+  const live = new Map<number, FeedCall>();
+  const totals = new Map<string, ModelTotal>();
+  const minuteRing: (MinuteBucket | undefined)[] = [];
+  const listeners = new Set<(event: FeedEvent) => void>();
+
+  const emit = (build: () => FeedEvent): void => {
+    if (listeners.size === 0) return;
+    const event = build();
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A subscriber's failure is its own; the feed and the call go on.
+      }
+    }
+  };
+
+  const store = (id: number, text: string, content: string | undefined): void => {
+    let slot: number;
+    if (ids.length < capacity) {
+      slot = ids.length;
+      ids.push(id);
+      texts.push(text);
+      contents.push(undefined);
+    } else {
+      slot = next;
+      textChars -= (texts[slot] as string).length;
+      contentChars -= contents[slot]?.length ?? 0;
+      ids[slot] = id;
+      texts[slot] = text;
+      contents[slot] = undefined;
+      next = (next + 1) % capacity;
+    }
+    textChars += text.length;
+    if (content !== undefined && content.length <= maxContentChars) {
+      contents[slot] = content;
+      contentChars += content.length;
+      // Over budget: the oldest calls lose their content first (the newest is kept).
+      for (let i = 0; contentChars > maxContentChars && i < ids.length; i++) {
+        const oldest = (next + i) % ids.length;
+        if (oldest === slot) continue;
+        const held = contents[oldest];
+        if (held === undefined) continue;
+        contentChars -= held.length;
+        contents[oldest] = undefined;
+      }
+    }
+  };
+
+  const slotOf = (id: number): number => {
+    // Ids grow by one per call and the ring holds the newest `capacity`: binary search over the wrapped order.
+    let lo = 0;
+    let hi = ids.length - 1;
+    const start = ids.length < capacity ? 0 : next;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const slot = (start + mid) % ids.length;
+      const at = ids[slot] as number;
+      if (at === id) return slot;
+      if (at < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  };
+
+  const account = (call: FeedCall): { total: ModelTotal; minute: MinuteBucket } => {
+    const provider = String(call.provider ?? '');
+    const model = String(call.responseModel ?? call.model ?? '');
+    let key = `${provider}\u0001${model}`;
+    let total = totals.get(key);
+    if (total === undefined) {
+      if (totals.size >= maxTotals - 1) key = '\u0000other';
+      total = totals.get(key);
+      if (total === undefined) {
+        total = {
+          provider: key === '\u0000other' ? '(other)' : provider,
+          model: key === '\u0000other' ? '(other)' : model,
+          calls: 0,
+          errors: 0,
+          inputTokens: 0,
+          outputTokens: 0,
+          cacheReadTokens: 0,
+          reasoningTokens: 0,
+          costUsd: 0,
+        };
+        totals.set(key, total);
+      }
+    }
+    const failed = call.errorType !== undefined;
+    total.calls += 1;
+    if (failed) total.errors += 1;
+    total.inputTokens += num(call.inputTokens);
+    total.outputTokens += num(call.outputTokens);
+    total.cacheReadTokens += num(call.cacheReadTokens);
+    total.reasoningTokens += num(call.reasoningTokens);
+    total.costUsd += num(call.costUsd);
+    const minuteOf = Math.floor(now() / 60_000);
+    const slot = minuteOf % minutesKept;
+    let minute = minuteRing[slot];
+    if (minute === undefined || minute.minute !== minuteOf) {
+      minute = { minute: minuteOf, calls: 0, errors: 0, tokens: 0 };
+      minuteRing[slot] = minute;
+    }
+    minute.calls += 1;
+    if (failed) minute.errors += 1;
+    minute.tokens += num(call.inputTokens) + num(call.outputTokens);
+    return { total, minute };
+  };
+
+  const finish = (id: number, context: CallContext, call: LlmCall, fields: LogFields | undefined): void => {
+    live.delete(id);
+    const record: Record<string, unknown> = {
+      id,
+      time: new Date(call.timing.start).toISOString(),
+      state: 'done',
+      route: context.route.prefix,
+    };
+    cleanFields(fields, record);
+    record.provider ??= clip(call.provider);
+    record.operation ??= call.request.operation;
+    record.status = call.httpStatus;
+    record.durationMs = Math.round(Math.max(0, call.timing.end - call.timing.start) * 1000) / 1000;
+    if (call.response.responseId !== undefined) record.responseId = clip(call.response.responseId);
+    if (call.response.finishReasons.length > 0) {
+      record.finishReasons = call.response.finishReasons.slice(0, 16).map(clip);
+    }
+    record.server = `${call.serverAddress}:${call.serverPort}`;
+    if (call.truncated) record.truncated = true;
+    const feedCall = record as FeedCall;
+    let content: string | undefined;
+    if (options.captureContent && options.contentOf !== undefined) {
+      const attributes = options.contentOf(call);
+      if (attributes !== undefined && Object.keys(attributes).length > 0)
+        content = JSON.stringify(attributes);
+    }
+    finished += 1;
+    store(id, JSON.stringify(feedCall), content);
+    const { total, minute } = account(feedCall);
+    emit(() => ({ call: feedCall, total: { ...total }, minute: { ...minute } }));
+  };
+
+  return {
+    capacity,
+    captureContent: options.captureContent,
+    get finished() {
+      return finished;
+    },
+    observe(inner: CallObserver): CallObserver {
+      return {
+        start(context: CallContext): CallObservation {
+          const observation = inner.start(context);
+          lastId += 1;
+          const id = lastId;
+          let current: FeedCall | undefined;
+          let sawOutput = false;
+          if (live.size < maxLive) {
+            current = {
+              id,
+              time: new Date(context.start).toISOString(),
+              state: 'waiting',
+              route: context.route.prefix,
+              provider: clip(context.route.providerName ?? context.route.provider),
+            };
+            live.set(id, current);
+            const started = current;
+            emit(() => ({ call: started }));
+          }
+          const update = (changes: Record<string, unknown>): void => {
+            if (current === undefined || !live.has(id)) return;
+            current = { ...current, ...changes } as FeedCall;
+            live.set(id, current);
+            const updated = current;
+            emit(() => ({ call: updated }));
+          };
+          return {
+            upstreamHeaders: observation.upstreamHeaders,
+            finish(call: LlmCall): LogFields | undefined {
+              const fields = observation.finish(call);
+              try {
+                finish(id, context, call, fields);
+              } catch {
+                live.delete(id);
+              }
+              return fields;
+            },
+            responding(request: RequestFacts, status: number, at: number): void {
+              observation.responding?.(request, status, at);
+              update({
+                state: request.stream ? 'streaming' : 'waiting',
+                operation: request.operation,
+                model: request.requestModel === undefined ? undefined : clip(request.requestModel),
+                stream: request.stream,
+                status,
+              });
+            },
+            // Per chunk: forwarded to telemetry; the feed only marks the first (time to first token).
+            outputChunk(at: number): void {
+              observation.outputChunk?.(at);
+              if (sawOutput) return;
+              sawOutput = true;
+              try {
+                update({ ttfcMs: Math.round((at - context.start) * 1000) / 1000 });
+              } catch {
+                // Never throws (the contract of outputChunk).
+              }
+            },
+          };
+        },
+      };
+    },
+    callsJson(limit = capacity) {
+      const parts: string[] = [];
+      const liveCalls = [...live.values()].reverse();
+      for (const call of liveCalls) {
+        if (parts.length >= limit) break;
+        parts.push(JSON.stringify(call));
+      }
+      // The newest is just before `next` (which is 0 until the ring is full, then the oldest slot).
+      for (let i = 0; i < ids.length && parts.length < limit; i++) {
+        parts.push(texts[(next - 1 - i + 2 * ids.length) % ids.length] as string);
+      }
+      return `[${parts.join(',')}]`;
+    },
+    recordJson(id) {
+      const liveCall = live.get(id);
+      if (liveCall !== undefined) return JSON.stringify(liveCall);
+      const slot = slotOf(id);
+      if (slot < 0) return undefined;
+      const text = texts[slot] as string;
+      const content = contents[slot];
+      return content === undefined ? text : `${text.slice(0, -1)},"content":${content}}`;
+    },
+    totals() {
+      return [...totals.values()].map((total) => ({ ...total })).sort((a, b) => b.calls - a.calls);
+    },
+    minutes(count = minutesKept) {
+      const current = Math.floor(now() / 60_000);
+      return minuteRing
+        .filter((bucket): bucket is MinuteBucket => bucket !== undefined && bucket.minute > current - count)
+        .map((bucket) => ({ ...bucket }))
+        .sort((a, b) => a.minute - b.minute);
+    },
+    heldChars: () => textChars + contentChars,
+    listen(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+};
