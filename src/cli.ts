@@ -52,7 +52,17 @@ Flags:
 Environment:
   LLMTAP_DRAIN_TIMEOUT   how long in-flight streams may finish after SIGTERM (default 30s; 500ms, 2m…)
   LLMTAP_LOG_LEVEL       debug | info | warn | error | silent (default info)
-  LLMTAP_TELEMETRY       on | off — off forwards only: no parsing, no export (default on)
+  LLMTAP_MODE            full | metrics | spans | off — what llmtap emits (default full; a route's mode: wins):
+                           full     spans + GenAI metrics + cost: apps with no GenAI instrumentation of their own
+                           metrics  GenAI metrics + cost, no spans: apps on OpenLLMetry-JS (it makes the spans and
+                                    emits no metrics)
+                           spans    spans only, no GenAI metrics: apps whose SDK emits the GenAI metrics itself
+                           off      forward only, no tap: apps whose SDK makes both (OpenLLMetry-Python, OTel
+                                    GenAI instrumentations); each would otherwise count every call twice
+  LLMTAP_TELEMETRY       off — the older spelling of LLMTAP_MODE=off
+  LLMTAP_SEMCONV_COMPAT  off | openllmetry | openllmetry-content — also write OpenLLMetry's legacy span names
+                         (gen_ai.system, gen_ai.usage.prompt_tokens, llm.request.type…); -content adds the
+                         flattened gen_ai.prompt.N.* / gen_ai.completion.N.* when content capture is on
   LLMTAP_UI_CALLS        recent calls the live view keeps (default 256)
   LLMTAP_PRICES          JSON/YAML price file that overrides and extends the built-in price table
   LLMTAP_PODINFO_DIR     Downward-API volume with pod labels/annotations (default /etc/podinfo)

@@ -39,7 +39,7 @@ export const startLlmtap = async (
   // backstop, with room for the JSON structure around the captured text.
   const maxContentChars = Math.max(16_384, 2 * config.limits.maxCapturedChars);
   const telemetry = config.telemetry
-    ? await createTelemetry({ env, logger, version, maxContentChars })
+    ? await createTelemetry({ env, logger, version, maxContentChars, semconvCompat: config.semconvCompat })
     : undefined;
   let tapFactory: TapFactory | undefined;
   // The live view's feed wraps the telemetry observer (it shows what the log line says); loaded only when on.
@@ -53,7 +53,7 @@ export const startLlmtap = async (
     });
   }
   if (telemetry !== undefined) {
-    tapFactory = createCaptureTapFactory({
+    const capture = createCaptureTapFactory({
       adapterFor: (route) => adapterById(route.provider),
       observer: feed?.observe(telemetry) ?? telemetry,
       limits: config.limits,
@@ -63,6 +63,8 @@ export const startLlmtap = async (
       },
       onError: (stage, error) => telemetry.recordError(stage, error),
     });
+    // A route in mode `off` gets no tap at all: no copy, no parsing, no usage injection, no export.
+    tapFactory = { open: (context) => (context.route.mode === 'off' ? undefined : capture.open(context)) };
   }
   const server = await startProxyServer({
     config,
@@ -116,12 +118,15 @@ export const banner = (app: Llmtap, config: Config, version: string): string => 
     `llmtap ${version} — config: ${config.source}`,
     `  data plane  ${app.server.dataUrl}`,
     `  admin       ${app.server.adminUrl}  (GET /healthz, GET /readyz)`,
-    `  telemetry   ${app.telemetry?.describe() ?? 'off (LLMTAP_TELEMETRY=off): forwarding only'}`,
+    `  telemetry   ${app.telemetry?.describe() ?? 'off (LLMTAP_MODE=off): forwarding only'}`,
+    `  mode        ${config.mode}${config.semconvCompat === 'off' ? '' : `; legacy names: ${config.semconvCompat}`}`,
     `  live view   ${liveView(app, config)}`,
     '  routes:',
     ...config.routes.map(
       (route) =>
-        `    ${app.server.dataUrl}${route.prefix.padEnd(width)}  →  ${route.upstream}  [${route.provider}]`,
+        `    ${app.server.dataUrl}${route.prefix.padEnd(width)}  →  ${route.upstream}  [${route.provider}]${
+          route.mode === config.mode ? '' : ` mode ${route.mode}`
+        }`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -69,6 +69,8 @@ describe('llmtap CLI', () => {
       'LLMTAP_DRAIN_TIMEOUT',
       'LLMTAP_LOG_LEVEL',
       'LLMTAP_TELEMETRY',
+      'LLMTAP_MODE',
+      'LLMTAP_SEMCONV_COMPAT',
       'LLMTAP_PRICES',
       'LLMTAP_PODINFO_DIR',
       'OTEL_EXPORTER_OTLP_ENDPOINT',

@@ -7,7 +7,15 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { LlmtapError } from '../errors.ts';
 import { builtinRoutes } from './builtin-routes.ts';
-import { configSchema, type FileConfig, type RouteConfig } from './schema.ts';
+import {
+  configSchema,
+  type FileConfig,
+  type RouteConfig,
+  type SemconvCompat,
+  semconvCompatValues,
+  type TelemetryMode,
+  telemetryModes,
+} from './schema.ts';
 
 export interface CliOptions {
   readonly config?: string | undefined;
@@ -19,10 +27,17 @@ export interface CliOptions {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface Config extends Omit<FileConfig, 'routes'> {
-  /** Built-in routes merged with the file's (a file route with a built-in prefix replaces it), longest prefix first. */
+  /**
+   * Built-in routes merged with the file's (a file route with a built-in prefix replaces it), longest prefix first;
+   * every route's `mode` is filled in (its own, else the process mode).
+   */
   readonly routes: readonly RouteConfig[];
-  /** False when `LLMTAP_TELEMETRY=off`: forwarding only, no tap, no parsing, no export. */
+  /** The process mode (`LLMTAP_MODE`, or `off` for `LLMTAP_TELEMETRY=off`); a route's own `mode` wins. */
+  readonly mode: TelemetryMode;
+  /** False when every route is `off`: forwarding only, no tap, no parsing, no export. */
   readonly telemetry: boolean;
+  /** `LLMTAP_SEMCONV_COMPAT`: legacy OpenLLMetry span attributes added next to the semconv ones. */
+  readonly semconvCompat: SemconvCompat;
   /** Where the file came from, for the start-up banner. */
   readonly source: string;
 }
@@ -60,6 +75,32 @@ export const formatIssues = (issues: readonly z.core.$ZodIssue[], input: unknown
       return `  ${origin} ${formatPath(issue.path)}: ${issue.message} (${got})`;
     })
     .join('\n');
+
+/** An env value from a closed list (trimmed, case-insensitive); a bad one is a problem naming the allowed values. */
+const oneOf = <T extends string>(
+  env: Env,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+  problems: string[],
+): T => {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  problems.push(`  env ${name}: expected one of ${allowed.join(', ')} (got ${describeValue(env[name])})`);
+  return fallback;
+};
+
+/** `LLMTAP_MODE`; `LLMTAP_TELEMETRY=off` is its older spelling of `off`, and the two must not disagree. */
+const processMode = (env: Env, telemetryOff: boolean, problems: string[]): TelemetryMode => {
+  const mode = oneOf(env, 'LLMTAP_MODE', telemetryModes, telemetryOff ? 'off' : 'full', problems);
+  if (telemetryOff && mode !== 'off') {
+    problems.push(
+      `  env LLMTAP_TELEMETRY: off (an alias of LLMTAP_MODE=off) contradicts LLMTAP_MODE=${mode}; set only LLMTAP_MODE`,
+    );
+  }
+  return mode;
+};
 
 /** Parses `30s`, `500ms`, `2m`, `1h`; a bare number means seconds (as Kubernetes grace periods do). */
 export const parseDuration = (text: string): number | undefined => {
@@ -142,6 +183,8 @@ export const loadConfig = (options: CliOptions, env: Env, knownProviders: readon
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(telemetrySwitch)) {
     problems.push(`  env LLMTAP_TELEMETRY: expected on or off (got ${describeValue(telemetrySwitch)})`);
   }
+  const mode = processMode(env, ['off', 'false', '0'].includes(telemetrySwitch), problems);
+  const semconvCompat = oneOf(env, 'LLMTAP_SEMCONV_COMPAT', semconvCompatValues, 'off', problems);
 
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) problems.push(formatIssues(parsed.error.issues, input, origin));
@@ -169,14 +212,15 @@ export const loadConfig = (options: CliOptions, env: Env, knownProviders: readon
 
   const fileRoutes = parsed.data.routes;
   const fileRoutePrefixes = new Set(fileRoutes.map((route) => route.prefix));
-  const routes = [
-    ...builtinRoutes.filter((route) => !fileRoutePrefixes.has(route.prefix)),
-    ...fileRoutes,
-  ].sort((a, b) => b.prefix.length - a.prefix.length);
+  const routes = [...builtinRoutes.filter((route) => !fileRoutePrefixes.has(route.prefix)), ...fileRoutes]
+    .map((route) => ({ ...route, mode: route.mode ?? mode }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
   return deepFreeze({
     ...parsed.data,
     routes,
-    telemetry: !['off', 'false', '0'].includes(telemetrySwitch),
+    mode,
+    telemetry: routes.some((route) => route.mode !== 'off'),
+    semconvCompat,
     source: path ? path : 'built-in defaults',
   });
 };

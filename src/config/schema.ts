@@ -16,6 +16,22 @@ const hostPort = z
   }, 'port must be 0-65535');
 
 const durationMs = z.number().int().min(0).max(86_400_000);
+
+/**
+ * What llmtap emits for a route's calls (docs/telemetry.md, "Modes"): `full` spans and metrics; `metrics` GenAI
+ * metrics and cost only, for apps whose SDK makes the spans (OpenLLMetry-JS); `spans` spans only, for apps
+ * whose SDK emits the metrics; `off` forwarding only, no tap.
+ */
+export const telemetryModes = ['full', 'metrics', 'spans', 'off'] as const;
+export type TelemetryMode = (typeof telemetryModes)[number];
+/**
+ * `LLMTAP_SEMCONV_COMPAT`: `openllmetry` adds OpenLLMetry's legacy span attributes next to the semconv ones;
+ * `openllmetry-content` also adds the flattened `gen_ai.prompt.N.*` / `gen_ai.completion.N.*` content.
+ */
+export const semconvCompatValues = ['off', 'openllmetry', 'openllmetry-content'] as const;
+export type SemconvCompat = (typeof semconvCompatValues)[number];
+const modeSchema = z.enum(telemetryModes, { error: `expected one of ${telemetryModes.join(', ')}` });
+
 const byteCount = z
   .number()
   .int()
@@ -64,6 +80,8 @@ export const routeSchema = z
       .string()
       .regex(/^[a-z0-9-]{1,64}$/)
       .optional(),
+    /** This route's telemetry mode; default `LLMTAP_MODE`. Filled in for every route by the loader. */
+    mode: modeSchema.optional(),
   })
   .strict();
 

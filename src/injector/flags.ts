@@ -32,6 +32,20 @@ Flags:
 
 Pod annotations: llmtap.io/config (ConfigMap with config.yaml), llmtap.io/providers (e.g. "openai,anthropic"
 or "none"), llmtap.io/cpu-request, llmtap.io/memory-request, llmtap.io/cpu-limit, llmtap.io/memory-limit.
+
+What llmtap emits (the sidecar's LLMTAP_MODE), so that no LLM call is counted twice:
+  llmtap.io/app-instrumentation: openllmetry-js | openllmetry-python | none
+                               what instruments the app itself; picks the mode:
+                                 openllmetry-js      metrics (the SDK makes the spans and no metrics)
+                                 openllmetry-python  off (traceloop-sdk makes the spans and the metrics)
+                                 none                full
+  llmtap.io/mode: full | metrics | spans | off
+                               set the mode directly (wins over llmtap.io/app-instrumentation):
+                                 full     spans + GenAI metrics + cost (apps with no GenAI instrumentation)
+                                 metrics  GenAI metrics + cost, no spans (apps whose SDK makes the spans)
+                                 spans    spans, no GenAI metrics (apps whose SDK emits the metrics)
+                                 off      forward only
+  Without either, llmtap runs in full mode. A bad value is logged and ignored; the pod is never refused.
 `;
 
 export interface InjectorFlags {

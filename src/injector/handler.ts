@@ -118,6 +118,7 @@ export const handleReview = (raw: Buffer | undefined, options: InjectOptions): H
         pod: podName,
         decision: 'injected',
         mode: decision.status.mode,
+        telemetryMode: decision.status.telemetryMode,
         serviceName: decision.status.serviceName,
         config: decision.status.config,
         env: decision.status.env,

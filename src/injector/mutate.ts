@@ -2,6 +2,7 @@
  * The injection itself, as a pure function: pod in, decision and RFC 6902 patch out. No I/O, so every
  * case is testable without a server; handler.ts wraps it in the AdmissionReview protocol.
  */
+import { type TelemetryMode, telemetryModes } from '../config/schema.ts';
 import type { ContainerLike, PodLike } from './pod.ts';
 import { azureSigns, defaultProviders, isSdkProvider, type SdkProvider, sdkEnv } from './sdk-env.ts';
 import { serviceNameOf } from './service-name.ts';
@@ -11,6 +12,20 @@ export const labelInject = 'llmtap.io/inject';
 export const annotationStatus = 'llmtap.io/status';
 export const annotationConfig = 'llmtap.io/config';
 export const annotationProviders = 'llmtap.io/providers';
+/** The sidecar's `LLMTAP_MODE` (full, metrics, spans, off). */
+export const annotationTelemetryMode = 'llmtap.io/mode';
+/** What instruments the app itself; picks the mode when `llmtap.io/mode` is absent (docs/telemetry.md, "Modes"). */
+export const annotationAppInstrumentation = 'llmtap.io/app-instrumentation';
+
+/**
+ * The mode each in-app instrumentation wants, so that no call is counted twice: OpenLLMetry-JS makes spans and no
+ * metrics; OpenLLMetry-Python (traceloop-sdk) makes spans and the GenAI metrics; `none` leaves it all to llmtap.
+ */
+export const appInstrumentationModes: Readonly<Record<string, TelemetryMode>> = {
+  'openllmetry-js': 'metrics',
+  'openllmetry-python': 'off',
+  none: 'full',
+};
 export const resourceAnnotations = {
   'llmtap.io/cpu-request': ['requests', 'cpu'],
   'llmtap.io/memory-request': ['requests', 'memory'],
@@ -56,6 +71,8 @@ export interface InjectionStatus {
   readonly image: string;
   readonly serviceName: string | undefined;
   readonly config: string | null;
+  /** The sidecar's `LLMTAP_MODE` when an annotation chose one (else llmtap's default, `full`). */
+  readonly telemetryMode?: TelemetryMode;
   /** Per app container: env vars set, and those left alone because the container already sets them. */
   readonly env: Record<string, { set: string[]; kept: string[]; skipped?: string }>;
   readonly notes: string[];
@@ -94,12 +111,53 @@ const selectProviders = (
   return chosen;
 };
 
+const isTelemetryMode = (value: string): value is TelemetryMode =>
+  (telemetryModes as readonly string[]).includes(value);
+
+/**
+ * The telemetry mode the pod's annotations ask for: `llmtap.io/mode`, else the mode its
+ * `llmtap.io/app-instrumentation` wants. A bad value is noted and ignored — never a reason to fail the pod.
+ */
+export const telemetryModeOf = (
+  annotations: Readonly<Record<string, string>>,
+  notes: string[],
+): TelemetryMode | undefined => {
+  const quote = (value: string): string => JSON.stringify(value.slice(0, 40));
+  let fromApp: TelemetryMode | undefined;
+  const app = annotations[annotationAppInstrumentation];
+  if (app !== undefined) {
+    const key = app.trim().toLowerCase();
+    fromApp = Object.hasOwn(appInstrumentationModes, key) ? appInstrumentationModes[key] : undefined;
+    if (fromApp === undefined) {
+      notes.push(
+        `${annotationAppInstrumentation}: unknown value ${quote(app)} ignored (allowed: ${Object.keys(appInstrumentationModes).join(', ')})`,
+      );
+    }
+  }
+  const raw = annotations[annotationTelemetryMode];
+  if (raw === undefined) return fromApp;
+  const mode = raw.trim().toLowerCase();
+  if (!isTelemetryMode(mode)) {
+    notes.push(
+      `${annotationTelemetryMode}: unknown mode ${quote(raw)} ignored (allowed: ${telemetryModes.join(', ')})`,
+    );
+    return fromApp;
+  }
+  if (fromApp !== undefined && fromApp !== mode) {
+    notes.push(
+      `${annotationTelemetryMode}=${mode} overrides the ${fromApp} that ${annotationAppInstrumentation} picks`,
+    );
+  }
+  return mode;
+};
+
 /** The container to add: the template's, with the per-pod options applied. */
 const buildSidecar = (
   pod: PodLike,
   options: InjectOptions,
   serviceName: string | undefined,
   config: string | null,
+  telemetryMode: TelemetryMode | undefined,
   notes: string[],
 ): TemplateContainer => {
   const { template } = options;
@@ -115,6 +173,9 @@ const buildSidecar = (
       ...c.env.filter((e) => e.name !== 'OTEL_SERVICE_NAME'),
       { name: 'OTEL_SERVICE_NAME', value: serviceName },
     ];
+  }
+  if (telemetryMode !== undefined) {
+    c.env = [...c.env.filter((e) => e.name !== 'LLMTAP_MODE'), { name: 'LLMTAP_MODE', value: telemetryMode }];
   }
   const annotations = pod.metadata?.annotations ?? {};
   for (const [key, [section, resource]] of Object.entries(resourceAnnotations)) {
@@ -194,7 +255,8 @@ export const decide = (pod: PodLike, namespace: string | undefined, options: Inj
   if (volumes.some((v) => existingVolumes.has(v.name))) return { inject: false, reason: 'name-conflict' };
 
   const serviceName = serviceNameOf(pod);
-  const sidecar = buildSidecar(pod, options, serviceName, config, notes);
+  const telemetryMode = telemetryModeOf(annotations, notes);
+  const sidecar = buildSidecar(pod, options, serviceName, config, telemetryMode, notes);
   const patch: PatchOperation[] = [];
   const add = (path: string, value: unknown): void => {
     patch.push({ op: 'add', path, value });
@@ -248,6 +310,7 @@ export const decide = (pod: PodLike, namespace: string | undefined, options: Inj
     image: sidecar.image,
     serviceName,
     config,
+    ...(telemetryMode === undefined ? {} : { telemetryMode }),
     env: envStatus,
     notes,
   };

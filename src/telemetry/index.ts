@@ -19,6 +19,7 @@ import {
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { CallObservation, CallObserver, TelemetryStage } from '../call-observer.ts';
+import type { SemconvCompat } from '../config/schema.ts';
 import type { LogFields, Logger } from '../log.ts';
 import type { CallContext } from '../proxy/tap.ts';
 import type { LlmCall } from '../record.ts';
@@ -26,6 +27,7 @@ import { redactText, redactUrl } from '../redact.ts';
 import { contentAttributes, errorTypeOf, spanAttributes, spanName, timeToFirstChunk } from './attributes.ts';
 import { type Env, readSettings, type TelemetrySettings } from './env.ts';
 import { createExportPipeline, type ExportPipeline } from './export.ts';
+import { flattenedContentAttributes, legacyAttributes } from './legacy.ts';
 import { type Instruments, OutputChunkGaps } from './metrics.ts';
 import { readPodInfo } from './podinfo.ts';
 import { type CostResult, createPricer, loadPriceTable, type Pricer } from './pricing.ts';
@@ -46,6 +48,8 @@ export interface TelemetryOptions {
   readonly maxContentChars?: number | undefined;
   /** Upper bound on `shutdown()`; default 5000 ms. */
   readonly shutdownTimeoutMs?: number | undefined;
+  /** `LLMTAP_SEMCONV_COMPAT` (validated by the config loader); default `off`. */
+  readonly semconvCompat?: SemconvCompat | undefined;
 }
 
 export interface Telemetry extends CallObserver {
@@ -165,10 +169,12 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     }
   };
 
+  const compat = options.semconvCompat ?? 'off';
   const finishCall = (
     call: LlmCall,
     span: Span | undefined,
     chunkGaps: OutputChunkGaps | undefined,
+    withMetrics: boolean,
   ): LogFields | undefined => {
     const errorType = errorTypeOf(call);
     let cost: CostResult | undefined;
@@ -181,9 +187,16 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     if (span !== undefined) {
       try {
         const priced = cost?.priced === true ? cost.cost : undefined;
-        span.setAttributes(spanAttributes(call, errorType, priced, pricer.version));
-        if (settings.captureContent)
+        const attributes = spanAttributes(call, errorType, priced, pricer.version);
+        span.setAttributes(attributes);
+        if (compat !== 'off')
+          span.setAttributes(legacyAttributes(call, String(attributes[ATTR.providerName])));
+        if (settings.captureContent) {
           span.setAttributes(contentAttributes(call.content, settings.maxContentChars));
+          if (compat === 'openllmetry-content') {
+            span.setAttributes(flattenedContentAttributes(call.content, settings.maxContentChars));
+          }
+        }
         span.updateName(spanName(call));
         if (errorType !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
         const context = span.spanContext();
@@ -194,7 +207,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       }
     }
     try {
-      metrics?.record(call, errorType, cost, chunkGaps);
+      if (withMetrics) metrics?.record(call, errorType, cost, chunkGaps);
     } catch (error) {
       recordError('export', error);
     }
@@ -227,20 +240,24 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     captureContent: settings.captureContent,
     priceTableVersion: pricer.version,
     start(context: CallContext): CallObservation {
+      // `metrics`: the app's SDK makes the span, and its traceparent goes upstream untouched; `spans`: the app's
+      // SDK emits the metrics. (`off` routes never reach telemetry: they get no tap.)
+      const mode = context.route.mode ?? 'full';
       let started: ReturnType<typeof startSpan>;
       try {
-        started = startSpan(context);
+        if (mode !== 'metrics') started = startSpan(context);
       } catch (error) {
         recordError('observer', error);
       }
       const span = started?.span;
-      const chunkGaps = metrics === undefined ? undefined : new OutputChunkGaps();
+      const withMetrics = mode !== 'spans';
+      const chunkGaps = metrics === undefined || !withMetrics ? undefined : new OutputChunkGaps();
       return {
         upstreamHeaders: started?.headers,
         outputChunk: chunkGaps?.chunk,
         finish: (call) => {
           try {
-            return finishCall(call, span, chunkGaps);
+            return finishCall(call, span, chunkGaps, withMetrics);
           } catch (error) {
             recordError('observer', error);
             return undefined;
