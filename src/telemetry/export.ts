@@ -1,11 +1,12 @@
 /**
- * The OTLP/HTTP protobuf export pipeline, built from the SDK components `@opentelemetry/sdk-node` itself
- * assembles (sdk-trace `TracerProvider` + `BatchSpanProcessor`, sdk-metrics `MeterProvider` +
+ * The OTLP/HTTP protobuf export pipeline, built from the SDK components `@opentelemetry/sdk-node` would
+ * assemble (sdk-trace `TracerProvider` + `BatchSpanProcessor`, sdk-metrics `MeterProvider` +
  * `PeriodicExportingMetricReader`, the proto exporters), but wired by hand and never registered globally:
  * `NodeSDK` reads `process.env` itself, installs a global context manager and propagator, starts an OTLP
  * log exporter by default and cannot be instantiated twice in one process. llmtap's own HTTP is therefore
  * never traced (no instrumentation is loaded), settings come only from the env handed in, and every
- * queue is bounded with its drops counted.
+ * queue is bounded with its drops counted. (sdk-node is not a dependency: importing it alone costs ~44 MB
+ * of RSS and ~75 packages, #15.)
  */
 import type { Context, Tracer } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';

@@ -71,7 +71,7 @@ const meta = (wrk: string | undefined, nginx: string | undefined) => {
     loadgen: wrk === undefined ? 'node closed-loop client (wrk not installed)' : 'wrk -t1',
     nginx: nginx === undefined ? 'not installed (ratios vs bare only)' : nginxVersion(nginx),
     undici: pkg('undici'),
-    otelSdk: pkg('@opentelemetry/sdk-node'),
+    otelSdk: pkg('@opentelemetry/sdk-trace'),
   };
 };
 
