@@ -96,8 +96,26 @@ class BedrockParser implements ResponseParser {
     if (type === 'contentBlockDelta') {
       signal.output();
       if (this.#text !== undefined) {
-        const delta = read(ConverseMessage, parseJsonObject(frame.text))?.delta;
+        const event = parseJsonObject(frame.text);
+        const delta = read(ConverseMessage, event)?.delta;
         if (typeof delta?.text === 'string') this.#text.add(0, delta.text);
+        // A tool call's input JSON arrives in pieces, under the block index its contentBlockStart named.
+        const toolUse = obj(obj(event?.delta)?.toolUse);
+        const block = event?.contentBlockIndex;
+        if (toolUse !== undefined && typeof block === 'number') {
+          this.#text.toolCall(0, block, { arguments: toolUse.input });
+        }
+      }
+      return;
+    }
+    if (type === 'contentBlockStart') {
+      if (this.#text !== undefined) {
+        const event = parseJsonObject(frame.text);
+        const toolUse = obj(obj(event?.start)?.toolUse);
+        const block = event?.contentBlockIndex;
+        if (toolUse !== undefined && typeof block === 'number') {
+          this.#text.toolCall(0, block, { id: toolUse.toolUseId, name: toolUse.name });
+        }
       }
       return;
     }

@@ -119,7 +119,7 @@ class CohereParser implements ResponseParser {
       return;
     }
     const type = frame.event ?? sniffType(frame.text);
-    if (type === 'content-delta' || type === 'text-generation' || type === 'tool-call-delta') {
+    if (type === 'content-delta' || type === 'text-generation') {
       signal.output();
       if (this.#text !== undefined) {
         const event = parseJsonObject(frame.text);
@@ -128,7 +128,31 @@ class CohereParser implements ResponseParser {
       }
       return;
     }
-    if (type === 'tool-plan-delta' || type === 'tool-call-start' || type === 'tool-calls-generation') {
+    if (type === 'tool-call-start' || type === 'tool-call-delta') {
+      signal.output();
+      // v2: the start names the call, the deltas carry pieces of its arguments, both under `index`.
+      if (this.#text !== undefined) {
+        const event = parseJsonObject(frame.text);
+        const call = obj(obj(obj(event?.delta)?.message)?.tool_calls);
+        const fn = obj(call?.function);
+        const slot = typeof event?.index === 'number' ? event.index : 0;
+        this.#text.toolCall(0, slot, { id: call?.id, name: fn?.name, arguments: fn?.arguments });
+      }
+      return;
+    }
+    if (type === 'tool-calls-generation') {
+      signal.output();
+      // v1: every call at once, with its parameters as an object.
+      if (this.#text !== undefined) {
+        for (const item of arr(parseJsonObject(frame.text)?.tool_calls) ?? []) {
+          const call = obj(item);
+          if (call !== undefined)
+            this.#text.appendToolCall(0, { name: call.name, arguments: call.parameters });
+        }
+      }
+      return;
+    }
+    if (type === 'tool-plan-delta') {
       signal.output();
       return;
     }

@@ -130,6 +130,24 @@ export class StreamedText {
     }
   }
 
+  /**
+   * A tool call that arrives whole in one chunk (Gemini `functionCall`, Cohere v1 `tool-calls-generation`):
+   * the next slot of its choice, arguments as JSON text as in the non-streamed shape.
+   */
+  appendToolCall(index: number, call: { id?: unknown; name?: unknown; arguments?: unknown }): void {
+    const args = call.arguments;
+    let text = '';
+    if (typeof args === 'string') text = args;
+    else if (args !== undefined) {
+      try {
+        text = JSON.stringify(args) ?? '';
+      } catch {
+        text = '';
+      }
+    }
+    this.toolCall(index, this.#tools[index]?.length ?? 0, { id: call.id, name: call.name, arguments: text });
+  }
+
   messages(finishReasons: readonly string[]): Message[] {
     const out: Message[] = [];
     const choices = Math.max(this.#text.length, this.#tools.length);

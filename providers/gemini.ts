@@ -210,6 +210,11 @@ class GeminiParser implements ResponseParser {
         for (const part of arr(obj(candidate?.content)?.parts) ?? []) {
           const piece = obj(part);
           if (typeof piece?.text === 'string' && piece.thought !== true) this.#text.add(index, piece.text);
+          const call = obj(piece?.functionCall);
+          // A streamed function call arrives whole in one chunk.
+          if (call !== undefined) {
+            this.#text.appendToolCall(index, { id: call.id, name: call.name, arguments: call.args });
+          }
         }
       }
     }

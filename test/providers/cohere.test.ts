@@ -79,6 +79,44 @@ describe('cohere specifics (synthesised)', () => {
     expect(call.response.error).toEqual({ type: 'ERROR', midStream: true });
   });
 
+  it('v1 streamed tool calls (tool-calls-generation, documented shape) are captured with their parameters', async () => {
+    const call = await replay(
+      {
+        adapter: 'cohere',
+        path: '/v1/chat',
+        requestBody: { model: 'command-r', stream: true, message: 'weather?' },
+        contentType: 'application/stream+json',
+        body: [
+          { is_finished: false, event_type: 'stream-start', generation_id: 'gen-2' },
+          {
+            is_finished: false,
+            event_type: 'tool-calls-generation',
+            tool_calls: [
+              { name: 'get_weather', parameters: { location: 'Tokyo' } },
+              { name: 'get_time', parameters: {} },
+            ],
+          },
+          { is_finished: true, event_type: 'stream-end', finish_reason: 'COMPLETE' },
+        ]
+          .map((line) => `${JSON.stringify(line)}\n`)
+          .join(''),
+      },
+      { random: 3 },
+      { captureContent: true },
+    );
+    expect(call.content?.outputMessages).toEqual([
+      {
+        role: 'assistant',
+        parts: [
+          { type: 'tool_call', id: '', name: 'get_weather', arguments: '{"location":"Tokyo"}' },
+          { type: 'tool_call', id: '', name: 'get_time', arguments: '{}' },
+        ],
+        finish_reason: 'COMPLETE',
+      },
+    ]);
+    expect(call.outputChunks).toBe(1);
+  });
+
   it('v1 chat streams NDJSON (application/stream+json)', async () => {
     const call = await replay(
       {

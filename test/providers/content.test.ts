@@ -204,4 +204,102 @@ describe('content capture of streamed tool calls', () => {
     const call = await run(fixture, true);
     expect(toolCalls(call.content)).toEqual(expected);
   });
+
+  it('Gemini: each streamed functionCall (whole in one chunk) with its name and args as JSON', async () => {
+    const fixture = byFile('gemini/stream_generate_content_tool_call.json');
+    const expected = sseData(fixture.response.body).flatMap((chunk) =>
+      (chunk.candidates as { content?: { parts?: Record<string, unknown>[] } }[]).flatMap((candidate) =>
+        (candidate.content?.parts ?? [])
+          .map((part) => part.functionCall as { name: string; args: unknown } | undefined)
+          .filter((fn) => fn !== undefined)
+          .map((fn) => ({ type: 'tool_call', id: '', name: fn.name, arguments: JSON.stringify(fn.args) })),
+      ),
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    const call = await run(fixture, true);
+    expect(toolCalls(call.content)).toEqual(expected);
+  });
+
+  it('Bedrock ConverseStream: each toolUse block id and name, and its input pieces', async () => {
+    const fixture = byFile('bedrock/converse_stream_anthropic_tool_use.json');
+    const events = eventstreamMessages(Buffer.from(fixture.response.body, 'base64'));
+    const expected = events
+      .filter((event) => event.type === 'contentBlockStart')
+      .map(({ payload }) => {
+        const start = payload as {
+          contentBlockIndex: number;
+          start: { toolUse: { toolUseId: string; name: string } };
+        };
+        const json = events
+          .filter(
+            (event) =>
+              event.type === 'contentBlockDelta' &&
+              (event.payload as { contentBlockIndex: number }).contentBlockIndex === start.contentBlockIndex,
+          )
+          .map(
+            (event) =>
+              (event.payload as { delta: { toolUse?: { input?: string } } }).delta.toolUse?.input ?? '',
+          )
+          .join('');
+        expect(JSON.parse(json)).toBeTypeOf('object');
+        return {
+          type: 'tool_call',
+          id: start.start.toolUse.toolUseId,
+          name: start.start.toolUse.name,
+          arguments: json,
+        };
+      });
+    expect(expected.length).toBeGreaterThan(0);
+    const call = await run(fixture, true);
+    expect(toolCalls(call.content)).toEqual(expected);
+  });
+
+  it('Cohere v2: each tool-call-start id and name, and its tool-call-delta argument pieces', async () => {
+    const fixture = byFile('cohere/v2_chat_stream_tool_calls.json');
+    type CohereCall = { id?: string; function?: { name?: string; arguments?: string } };
+    const expected = new Map<number, ToolCallPart>();
+    for (const event of sseData(fixture.response.body)) {
+      if (event.type !== 'tool-call-start' && event.type !== 'tool-call-delta') continue;
+      const piece = ((event.delta as { message: { tool_calls: CohereCall } }).message.tool_calls ??
+        {}) as CohereCall;
+      const slot = event.index as number;
+      const entry = expected.get(slot) ?? { type: 'tool_call', id: '', name: '', arguments: '' };
+      if (piece.id !== undefined) entry.id = piece.id;
+      if (piece.function?.name !== undefined) entry.name = piece.function.name;
+      entry.arguments += piece.function?.arguments ?? '';
+      expected.set(slot, entry);
+    }
+    expect(expected.size).toBeGreaterThan(1);
+    const call = await run(fixture, true);
+    expect(toolCalls(call.content)).toEqual([...expected.values()]);
+    for (const part of toolCalls(call.content)) expect(() => JSON.parse(part.arguments ?? '')).not.toThrow();
+  });
 });
+
+/**
+ * AWS eventstream messages (prelude: total length, headers length, prelude CRC; headers; payload; CRC), read
+ * here independently of llmtap's decoder: the `:event-type` header and the JSON payload of each.
+ */
+const eventstreamMessages = (bytes: Buffer): { type: string; payload: unknown }[] => {
+  const out: { type: string; payload: unknown }[] = [];
+  for (let at = 0; at + 12 <= bytes.length; ) {
+    const total = bytes.readUInt32BE(at);
+    const headersLength = bytes.readUInt32BE(at + 4);
+    let type = '';
+    for (let h = at + 12; h < at + 12 + headersLength; ) {
+      const nameLength = bytes.readUInt8(h);
+      const name = bytes.toString('utf8', h + 1, h + 1 + nameLength);
+      h += 1 + nameLength;
+      const valueType = bytes.readUInt8(h);
+      if (valueType !== 7) throw new Error(`header ${name}: type ${valueType} not expected here`);
+      const valueLength = bytes.readUInt16BE(h + 1);
+      const value = bytes.toString('utf8', h + 3, h + 3 + valueLength);
+      h += 3 + valueLength;
+      if (name === ':event-type') type = value;
+    }
+    const payload = bytes.toString('utf8', at + 12 + headersLength, at + total - 4);
+    out.push({ type, payload: JSON.parse(payload) });
+    at += total;
+  }
+  return out;
+};
