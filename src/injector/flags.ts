@@ -45,7 +45,10 @@ What llmtap emits (the sidecar's LLMTAP_MODE), so that no LLM call is counted tw
                                  metrics  GenAI metrics + cost, no spans (apps whose SDK makes the spans)
                                  spans    spans, no GenAI metrics (apps whose SDK emits the metrics)
                                  off      forward only
-  Without either, llmtap runs in full mode. A bad value is logged and ignored; the pod is never refused.
+  Without either, llmtap runs in full mode.
+  llmtap.io/semconv-compat: off | openllmetry | openllmetry-content
+                               the sidecar's LLMTAP_SEMCONV_COMPAT: also write OpenLLMetry's legacy span names
+  A bad value is logged and ignored; the pod is never refused.
 `;
 
 export interface InjectorFlags {

@@ -2,7 +2,12 @@
  * The injection itself, as a pure function: pod in, decision and RFC 6902 patch out. No I/O, so every
  * case is testable without a server; handler.ts wraps it in the AdmissionReview protocol.
  */
-import { type TelemetryMode, telemetryModes } from '../config/schema.ts';
+import {
+  type SemconvCompat,
+  semconvCompatValues,
+  type TelemetryMode,
+  telemetryModes,
+} from '../config/schema.ts';
 import type { ContainerLike, PodLike } from './pod.ts';
 import { azureSigns, defaultProviders, isSdkProvider, type SdkProvider, sdkEnv } from './sdk-env.ts';
 import { serviceNameOf } from './service-name.ts';
@@ -14,6 +19,8 @@ export const annotationConfig = 'llmtap.io/config';
 export const annotationProviders = 'llmtap.io/providers';
 /** The sidecar's `LLMTAP_MODE` (full, metrics, spans, off). */
 export const annotationTelemetryMode = 'llmtap.io/mode';
+/** The sidecar's `LLMTAP_SEMCONV_COMPAT` (off, openllmetry, openllmetry-content). */
+export const annotationSemconvCompat = 'llmtap.io/semconv-compat';
 /** What instruments the app itself; picks the mode when `llmtap.io/mode` is absent (docs/telemetry.md, "Modes"). */
 export const annotationAppInstrumentation = 'llmtap.io/app-instrumentation';
 
@@ -73,6 +80,8 @@ export interface InjectionStatus {
   readonly config: string | null;
   /** The sidecar's `LLMTAP_MODE` when an annotation chose one (else llmtap's default, `full`). */
   readonly telemetryMode?: TelemetryMode;
+  /** The sidecar's `LLMTAP_SEMCONV_COMPAT` when the annotation set one. */
+  readonly semconvCompat?: SemconvCompat;
   /** Per app container: env vars set, and those left alone because the container already sets them. */
   readonly env: Record<string, { set: string[]; kept: string[]; skipped?: string }>;
   readonly notes: string[];
@@ -151,6 +160,26 @@ export const telemetryModeOf = (
   return mode;
 };
 
+/** `llmtap.io/semconv-compat`, when set to a value llmtap knows; anything else is noted and ignored. */
+export const semconvCompatOf = (
+  annotations: Readonly<Record<string, string>>,
+  notes: string[],
+): SemconvCompat | undefined => {
+  const raw = annotations[annotationSemconvCompat];
+  if (raw === undefined) return undefined;
+  const value = raw.trim().toLowerCase();
+  if ((semconvCompatValues as readonly string[]).includes(value)) return value as SemconvCompat;
+  notes.push(
+    `${annotationSemconvCompat}: unknown value ${JSON.stringify(raw.slice(0, 40))} ignored (allowed: ${semconvCompatValues.join(', ')})`,
+  );
+  return undefined;
+};
+
+/** Sets (or replaces) one env var of the sidecar. */
+const setEnv = (c: TemplateContainer, name: string, value: string): void => {
+  c.env = [...c.env.filter((e) => e.name !== name), { name, value }];
+};
+
 /** The container to add: the template's, with the per-pod options applied. */
 const buildSidecar = (
   pod: PodLike,
@@ -158,6 +187,7 @@ const buildSidecar = (
   serviceName: string | undefined,
   config: string | null,
   telemetryMode: TelemetryMode | undefined,
+  semconvCompat: SemconvCompat | undefined,
   notes: string[],
 ): TemplateContainer => {
   const { template } = options;
@@ -174,9 +204,8 @@ const buildSidecar = (
       { name: 'OTEL_SERVICE_NAME', value: serviceName },
     ];
   }
-  if (telemetryMode !== undefined) {
-    c.env = [...c.env.filter((e) => e.name !== 'LLMTAP_MODE'), { name: 'LLMTAP_MODE', value: telemetryMode }];
-  }
+  if (telemetryMode !== undefined) setEnv(c, 'LLMTAP_MODE', telemetryMode);
+  if (semconvCompat !== undefined) setEnv(c, 'LLMTAP_SEMCONV_COMPAT', semconvCompat);
   const annotations = pod.metadata?.annotations ?? {};
   for (const [key, [section, resource]] of Object.entries(resourceAnnotations)) {
     const value = annotations[key];
@@ -256,7 +285,8 @@ export const decide = (pod: PodLike, namespace: string | undefined, options: Inj
 
   const serviceName = serviceNameOf(pod);
   const telemetryMode = telemetryModeOf(annotations, notes);
-  const sidecar = buildSidecar(pod, options, serviceName, config, telemetryMode, notes);
+  const semconvCompat = semconvCompatOf(annotations, notes);
+  const sidecar = buildSidecar(pod, options, serviceName, config, telemetryMode, semconvCompat, notes);
   const patch: PatchOperation[] = [];
   const add = (path: string, value: unknown): void => {
     patch.push({ op: 'add', path, value });
@@ -311,6 +341,7 @@ export const decide = (pod: PodLike, namespace: string | undefined, options: Inj
     serviceName,
     config,
     ...(telemetryMode === undefined ? {} : { telemetryMode }),
+    ...(semconvCompat === undefined ? {} : { semconvCompat }),
     env: envStatus,
     notes,
   };

@@ -46,8 +46,10 @@ const injected = (annotations: Record<string, string>) => {
   ).newDocument as unknown as Patched;
   const sidecar = patched.spec.initContainers.find((c) => c.name === 'llmtap');
   const modeVars = (sidecar?.env ?? []).filter((e) => e.name === 'LLMTAP_MODE');
+  const compatVars = (sidecar?.env ?? []).filter((e) => e.name === 'LLMTAP_SEMCONV_COMPAT');
   expect(modeVars.length).toBeLessThanOrEqual(1);
-  return { status: decision.status, llmtapMode: modeVars[0]?.value };
+  expect(compatVars.length).toBeLessThanOrEqual(1);
+  return { status: decision.status, llmtapMode: modeVars[0]?.value, compat: compatVars[0]?.value };
 };
 
 describe('telemetry mode annotations', () => {
@@ -100,6 +102,21 @@ describe('telemetry mode annotations', () => {
     expect(result.status.notes).toHaveLength(1);
   });
 
+  it('llmtap.io/semconv-compat sets LLMTAP_SEMCONV_COMPAT; a bad value is noted and ignored', () => {
+    for (const value of ['off', 'openllmetry', 'openllmetry-content']) {
+      const { compat, status } = injected({ 'llmtap.io/semconv-compat': value });
+      expect(compat).toBe(value);
+      expect(status.semconvCompat).toBe(value);
+      expect(loadConfig({}, { LLMTAP_SEMCONV_COMPAT: compat }, adapterIds).semconvCompat).toBe(value);
+    }
+    const bad = injected({ 'llmtap.io/semconv-compat': 'traceloop' });
+    expect(bad.compat).toBeUndefined();
+    expect(bad.status.notes).toEqual([
+      'llmtap.io/semconv-compat: unknown value "traceloop" ignored (allowed: off, openllmetry, openllmetry-content)',
+    ]);
+    expect(injected({}).compat).toBeUndefined();
+  });
+
   it('the webhook admits the pod with llmtap and logs the ignored annotation', () => {
     const body = Buffer.from(JSON.stringify(review(podWith({ 'llmtap.io/mode': 'metric' }))));
     const handled = handleReview(body, options);
@@ -124,6 +141,8 @@ describe('telemetry mode annotations', () => {
     for (const word of [
       'llmtap.io/mode',
       'llmtap.io/app-instrumentation',
+      'llmtap.io/semconv-compat',
+      'openllmetry-content',
       'openllmetry-js',
       'openllmetry-python',
       'full',
