@@ -32,6 +32,15 @@ export interface TelemetrySettings {
   /** undefined when no endpoint is configured for the signal or its exporter is `none`. */
   readonly traces: SignalExport | undefined;
   readonly metrics: SignalExport | undefined;
+  /** GenAI events as OTLP log records; undefined unless content capture asks for events (and an endpoint). */
+  readonly logs: SignalExport | undefined;
+  /** The batch log record processor's bounds (`OTEL_BLRP_*`). */
+  readonly blrp: {
+    readonly scheduleDelayMs: number;
+    readonly exportTimeoutMs: number;
+    readonly maxQueueSize: number;
+    readonly maxExportBatchSize: number;
+  };
   readonly sampler: SamplerName;
   readonly samplerRatio: number;
   readonly temporality: Temporality;
@@ -44,6 +53,8 @@ export interface TelemetrySettings {
     readonly maxExportBatchSize: number;
   };
   readonly captureContent: boolean;
+  /** `EVENT_ONLY` / `SPAN_AND_EVENT`: emit the GenAI events (content included) as OTLP log records. */
+  readonly captureEvents: boolean;
   /** Characters per content attribute (JSON text) before truncation. */
   readonly maxContentChars: number;
   readonly serviceName: string | undefined;
@@ -123,9 +134,33 @@ export const parseKeyValueList = (
   return out;
 };
 
+/** RFC 9110 token: what an HTTP header name may contain. */
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Control characters (CR, LF, NUL…; tab is allowed) would split or corrupt the request's header block. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const headerControl = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/** Header names and values an HTTP request can carry; the message names the variable, never the value. */
+const checkHeaders = (headers: Record<string, string>, name: string): void => {
+  for (const [key, value] of Object.entries(headers)) {
+    if (!headerName.test(key))
+      fail(name, undefined, "header names made of letters, digits and -._~!#$%&'*+^`|", true);
+    if (headerControl.test(value)) {
+      fail(
+        name,
+        undefined,
+        `the value of ${JSON.stringify(key)} without line breaks or control characters`,
+        true,
+      );
+    }
+  }
+};
+
+const signalPaths = { TRACES: 'v1/traces', METRICS: 'v1/metrics', LOGS: 'v1/logs' } as const;
+
 const signalExport = (
   env: Env,
-  signal: 'TRACES' | 'METRICS',
+  signal: 'TRACES' | 'METRICS' | 'LOGS',
   warnings: string[],
 ): SignalExport | undefined => {
   const exporterVar = `OTEL_${signal}_EXPORTER`;
@@ -135,7 +170,7 @@ const signalExport = (
   if (unsupported.length > 0)
     warnings.push(`${exporterVar}: only "otlp" and "none" are supported; using otlp`);
 
-  const path = signal === 'TRACES' ? 'v1/traces' : 'v1/metrics';
+  const path = signalPaths[signal];
   const specific = nonEmpty(env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]);
   const generic = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   let url: string | undefined;
@@ -170,14 +205,19 @@ const signalExport = (
   const timeoutMs =
     parseWith(millis, env, `OTEL_EXPORTER_OTLP_${signal}_TIMEOUT`, undefined, 'milliseconds (1-3600000)') ??
     parseWith(millis, env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, 'milliseconds (1-3600000)');
-  const headers = {
-    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS, 'OTEL_EXPORTER_OTLP_HEADERS', true),
-    ...parseKeyValueList(
-      env[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`],
-      `OTEL_EXPORTER_OTLP_${signal}_HEADERS`,
-      true,
-    ),
-  };
+  const generalHeaders = parseKeyValueList(
+    env.OTEL_EXPORTER_OTLP_HEADERS,
+    'OTEL_EXPORTER_OTLP_HEADERS',
+    true,
+  );
+  checkHeaders(generalHeaders, 'OTEL_EXPORTER_OTLP_HEADERS');
+  const signalHeaders = parseKeyValueList(
+    env[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`],
+    `OTEL_EXPORTER_OTLP_${signal}_HEADERS`,
+    true,
+  );
+  checkHeaders(signalHeaders, `OTEL_EXPORTER_OTLP_${signal}_HEADERS`);
+  const headers = { ...generalHeaders, ...signalHeaders };
   return { url: checked.data ?? url, headers, compression, timeoutMs };
 };
 
@@ -197,13 +237,17 @@ const samplerSchema = z
 
 /**
  * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: the boolean form (OTel JS, Elastic) and the
- * enum form of `opentelemetry-util-genai` are both accepted; llmtap writes content only on spans.
+ * enum form of `opentelemetry-util-genai` are both accepted; content goes on spans (`true`, `SPAN_ONLY`), on
+ * GenAI events sent as OTLP log records (`EVENT_ONLY`), or both (`SPAN_AND_EVENT`).
  */
 const captureSchema = z
   .string()
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['true', 'false', 'no_content', 'span_only', 'event_only', 'span_and_event']))
-  .transform((v) => v === 'true' || v === 'span_only' || v === 'span_and_event');
+  .transform((v) => ({
+    spans: v === 'true' || v === 'span_only' || v === 'span_and_event',
+    events: v === 'event_only' || v === 'span_and_event',
+  }));
 
 export interface SettingsOverrides {
   readonly disabled?: boolean | undefined;
@@ -228,10 +272,29 @@ export const readSettings = (env: Env, overrides: SettingsOverrides = {}): Telem
     metricIntervalMs,
   );
   const maxQueueSize = parseWith(count, env, 'OTEL_BSP_MAX_QUEUE_SIZE', 2048, 'a positive integer');
+  const capture = parseWith(
+    captureSchema,
+    env,
+    'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT',
+    { spans: false, events: false },
+    'true, false, NO_CONTENT, SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT',
+  );
+  const blrpQueue = parseWith(count, env, 'OTEL_BLRP_MAX_QUEUE_SIZE', 2048, 'a positive integer');
   return {
     disabled,
     traces: disabled ? undefined : signalExport(env, 'TRACES', warnings),
     metrics: disabled ? undefined : signalExport(env, 'METRICS', warnings),
+    // Logs carry only the GenAI events, so without events there is no log signal at all.
+    logs: disabled || !capture.events ? undefined : signalExport(env, 'LOGS', warnings),
+    blrp: {
+      scheduleDelayMs: parseWith(millis, env, 'OTEL_BLRP_SCHEDULE_DELAY', 1000, 'milliseconds'),
+      exportTimeoutMs: parseWith(millis, env, 'OTEL_BLRP_EXPORT_TIMEOUT', 30_000, 'milliseconds'),
+      maxQueueSize: blrpQueue,
+      maxExportBatchSize: Math.min(
+        parseWith(count, env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE', 512, 'a positive integer'),
+        blrpQueue,
+      ),
+    },
     sampler: parseWith(
       samplerSchema,
       env,
@@ -261,13 +324,8 @@ export const readSettings = (env: Env, overrides: SettingsOverrides = {}): Telem
         maxQueueSize,
       ),
     },
-    captureContent: parseWith(
-      captureSchema,
-      env,
-      'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT',
-      false,
-      'true, false, NO_CONTENT, SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT',
-    ),
+    captureContent: capture.spans,
+    captureEvents: capture.events,
     // One knob with the adapters' capture cap (`limits.maxCapturedChars`), passed in by the composition root.
     maxContentChars: overrides.maxContentChars ?? 16_384,
     serviceName: nonEmpty(env.OTEL_SERVICE_NAME),

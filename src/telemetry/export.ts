@@ -39,7 +39,7 @@ import { createInstruments, type Instruments } from './metrics.ts';
 import { SCOPE_NAME, SEMCONV_SCHEMA_URL } from './semconv.ts';
 import { createSpanExporter } from './span-exporter.ts';
 
-export type Signal = 'traces' | 'metrics';
+export type Signal = 'traces' | 'metrics' | 'logs';
 export type DropReason = 'queue_full' | 'export_failed';
 export type DropListener = (signal: Signal, reason: DropReason, count: number) => void;
 
@@ -177,7 +177,8 @@ class CountingMetricExporter implements PushMetricExporter {
   }
 }
 
-const withDeadline = async (work: Promise<unknown>, ms: number): Promise<void> => {
+/** Waits for `work` (its failure ignored) at most `ms`. */
+export const withDeadline = async (work: Promise<unknown>, ms: number): Promise<void> => {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, Math.max(0, ms));

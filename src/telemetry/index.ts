@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import {
+  type Attributes,
   type Context,
   defaultTextMapGetter,
   defaultTextMapSetter,
@@ -26,7 +27,8 @@ import type { LlmCall } from '../record.ts';
 import { redactText, redactUrl } from '../redact.ts';
 import { contentAttributes, errorTypeOf, spanAttributes, spanName, timeToFirstChunk } from './attributes.ts';
 import { type Env, readSettings, type TelemetrySettings } from './env.ts';
-import { createExportPipeline, type ExportPipeline } from './export.ts';
+import { createEventPipeline, type EventPipeline } from './events.ts';
+import { createExportPipeline, type ExportPipeline, withDeadline } from './export.ts';
 import { flattenedContentAttributes, legacyAttributes } from './legacy.ts';
 import { type Instruments, OutputChunkGaps } from './metrics.ts';
 import { readPodInfo } from './podinfo.ts';
@@ -59,7 +61,7 @@ export interface Telemetry extends CallObserver {
   shutdown(): Promise<void>;
   /** One line for the start-up banner: where telemetry goes. */
   describe(): string;
-  /** Whether content capture is opted in (both env forms: `true` and `SPAN_ONLY`/`SPAN_AND_EVENT`). */
+  /** Whether content is captured: for spans (`true`, `SPAN_ONLY`, `SPAN_AND_EVENT`) or events (`EVENT_ONLY`). */
   readonly captureContent: boolean;
   readonly priceTableVersion: string;
 }
@@ -119,8 +121,12 @@ const describeSettings = (settings: TelemetrySettings): string => {
       `metrics → ${redactUrl(settings.metrics.url)} (${settings.temporality}, every ${settings.metricIntervalMs / 1000} s)`,
     );
   }
+  if (settings.logs !== undefined) parts.push(`GenAI events → ${redactUrl(settings.logs.url)}`);
   if (parts.length === 0) return 'no OTLP endpoint configured: exporting nothing';
-  const content = settings.captureContent ? 'message content ON' : 'message content off';
+  const content =
+    settings.captureContent || settings.captureEvents
+      ? `message content ON (${[settings.captureContent && 'spans', settings.captureEvents && 'events'].filter(Boolean).join(', ')})`
+      : 'message content off';
   return `OTLP/HTTP protobuf: ${parts.join('; ')}; ${content}`;
 };
 
@@ -135,6 +141,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
   const pricer: Pricer = createPricer(await loadPriceTable(settings.pricesFile));
 
   let pipeline: ExportPipeline | undefined;
+  let events: EventPipeline | undefined;
   let metrics: Instruments | undefined;
   const onDrop = (signal: string, reason: string, count: number): void => {
     metrics?.recordDrop(signal, reason, count);
@@ -144,11 +151,12 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       count,
     });
   };
-  if (settings.traces !== undefined || settings.metrics !== undefined) {
+  if (settings.traces !== undefined || settings.metrics !== undefined || settings.logs !== undefined) {
     const pod = await readPodInfo(settings.podinfoDir);
     const attributes = podIdentity(settings, pod, hostname());
     const resource = defaultResource().merge(resourceFromAttributes(attributes));
     pipeline = createExportPipeline(settings, resource, version, onDrop);
+    events = await createEventPipeline(settings, resource, version, onDrop);
     logger.debug('telemetry resource', { serviceName: attributes['service.name'], podinfo: pod.found });
   } else if (!settings.disabled) {
     logger.info('no OTLP endpoint configured: exporting nothing (set OTEL_EXPORTER_OTLP_ENDPOINT)');
@@ -175,6 +183,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     span: Span | undefined,
     chunkGaps: OutputChunkGaps | undefined,
     withMetrics: boolean,
+    withEvents = true,
   ): LogFields | undefined => {
     const errorType = errorTypeOf(call);
     let cost: CostResult | undefined;
@@ -184,13 +193,27 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       recordError('pricing', error);
     }
     let traceId: string | undefined;
+    let attributes: Attributes | undefined;
+    const eventsOut = withEvents ? events : undefined;
+    if (span !== undefined || eventsOut !== undefined) {
+      try {
+        attributes = spanAttributes(
+          call,
+          errorType,
+          cost?.priced === true ? cost.cost : undefined,
+          pricer.version,
+        );
+      } catch (error) {
+        recordError('export', error);
+      }
+    }
     if (span !== undefined) {
       try {
-        const priced = cost?.priced === true ? cost.cost : undefined;
-        const attributes = spanAttributes(call, errorType, priced, pricer.version);
-        span.setAttributes(attributes);
-        if (compat !== 'off')
-          span.setAttributes(legacyAttributes(call, String(attributes[ATTR.providerName])));
+        if (attributes !== undefined) {
+          span.setAttributes(attributes);
+          if (compat !== 'off')
+            span.setAttributes(legacyAttributes(call, String(attributes[ATTR.providerName])));
+        }
         if (settings.captureContent) {
           span.setAttributes(contentAttributes(call.content, settings.maxContentChars));
           if (compat === 'openllmetry-content') {
@@ -210,6 +233,18 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       if (withMetrics) metrics?.record(call, errorType, cost, chunkGaps);
     } catch (error) {
       recordError('export', error);
+    }
+    if (eventsOut !== undefined && attributes !== undefined) {
+      try {
+        eventsOut.emit(
+          call,
+          span === undefined ? undefined : trace.setSpan(ROOT_CONTEXT, span),
+          errorType,
+          attributes,
+        );
+      } catch (error) {
+        recordError('export', error);
+      }
     }
     return logFieldsOf(call, errorType, cost, traceId);
   };
@@ -237,7 +272,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
 
   let shuttingDown: Promise<void> | undefined;
   return {
-    captureContent: settings.captureContent,
+    captureContent: settings.captureContent || settings.captureEvents,
     priceTableVersion: pricer.version,
     start(context: CallContext): CallObservation {
       // `metrics`: the app's SDK makes the span, and its traceparent goes upstream untouched; `spans`: the app's
@@ -257,7 +292,8 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
         outputChunk: chunkGaps?.chunk,
         finish: (call) => {
           try {
-            return finishCall(call, span, chunkGaps, withMetrics);
+            // Events belong with the span: in `metrics` mode the app's own SDK emits both.
+            return finishCall(call, span, chunkGaps, withMetrics, mode !== 'metrics');
           } catch (error) {
             recordError('observer', error);
             return undefined;
@@ -268,7 +304,11 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     recordError,
     describe: () => describeSettings(settings),
     shutdown() {
-      shuttingDown ??= pipeline?.shutdown(options.shutdownTimeoutMs ?? 5000) ?? Promise.resolve();
+      const timeoutMs = options.shutdownTimeoutMs ?? 5000;
+      shuttingDown ??= Promise.all([
+        pipeline?.shutdown(timeoutMs),
+        events === undefined ? undefined : withDeadline(events.shutdown(timeoutMs), timeoutMs),
+      ]).then(() => undefined);
       return shuttingDown;
     },
   };

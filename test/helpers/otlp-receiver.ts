@@ -1,8 +1,8 @@
 /**
  * An in-test OTLP/HTTP receiver on 127.0.0.1:0 that decodes the protobuf the real OTel exporters send
- * (`/v1/traces`, `/v1/metrics`), gunzips when asked, and keeps every raw body so tests can grep the exact
+ * (`/v1/traces`, `/v1/metrics`, `/v1/logs`), gunzips when asked, and keeps every raw body so tests can grep the exact
  * exported bytes for secrets. The OTLP messages below are the subset of opentelemetry-proto v1
- * (common, resource, trace, metrics) that llmtap emits, field numbers as in the upstream .proto files.
+ * (common, resource, trace, metrics, logs) that llmtap emits, field numbers as in the upstream .proto files.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -84,11 +84,22 @@ message HistogramDataPoint {
   optional double sum = 5; repeated fixed64 bucket_counts = 6; repeated double explicit_bounds = 7;
   repeated bytes exemplars = 8; uint32 flags = 10; optional double min = 11; optional double max = 12;
 }
+
+message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
+message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; string schema_url = 3; }
+message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; string schema_url = 3; }
+message LogRecord {
+  fixed64 time_unix_nano = 1; fixed64 observed_time_unix_nano = 11; int32 severity_number = 2;
+  string severity_text = 3; AnyValue body = 5; repeated KeyValue attributes = 6;
+  uint32 dropped_attributes_count = 7; fixed32 flags = 8; bytes trace_id = 9; bytes span_id = 10;
+  string event_name = 12;
+}
 `;
 
 const root = protobuf.parse(otlpProto, { keepCase: true }).root;
 const TraceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
 const MetricsRequest = root.lookupType('otlp.ExportMetricsServiceRequest');
+const LogsRequest = root.lookupType('otlp.ExportLogsServiceRequest');
 
 type Json = Record<string, unknown>;
 export type AttributeValue = string | number | boolean | AttributeValue[] | undefined;
@@ -139,6 +150,20 @@ export interface ReceivedMetric {
   readonly scope: { readonly name: string; readonly version: string };
   /** Index of the export request this metric arrived in (0-based, per receiver). */
   readonly exportIndex: number;
+}
+
+/** A log attribute value: log records may carry maps (`kvlist_value`) as well. */
+export type LogValue = string | number | boolean | LogValue[] | { [key: string]: LogValue } | undefined;
+
+export interface ReceivedLogRecord {
+  readonly eventName: string;
+  readonly timeNs: bigint;
+  readonly severityNumber: number;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly attributes: Record<string, LogValue>;
+  readonly resource: Attrs;
+  readonly scope: { readonly name: string; readonly version: string };
 }
 
 export interface RawRequest {
@@ -220,6 +245,45 @@ export const decodeSpans = (body: Buffer): ReceivedSpan[] => {
   return out;
 };
 
+const logValue = (value: Json | undefined): LogValue => {
+  if (value === undefined) return undefined;
+  if ('kvlist_value' in value) {
+    const out: Record<string, LogValue> = {};
+    for (const kv of ((value.kvlist_value as Json).values as Json[] | undefined) ?? [])
+      out[kv.key as string] = logValue(kv.value as Json);
+    return out;
+  }
+  if ('array_value' in value) {
+    return (((value.array_value as Json).values as Json[] | undefined) ?? []).map((v) => logValue(v));
+  }
+  return anyValue(value);
+};
+
+export const decodeLogs = (body: Buffer): ReceivedLogRecord[] => {
+  const out: ReceivedLogRecord[] = [];
+  for (const rl of (toObject(LogsRequest, body).resource_logs as Json[] | undefined) ?? []) {
+    const resource = attrs((rl.resource as Json | undefined)?.attributes);
+    for (const sl of (rl.scope_logs as Json[] | undefined) ?? []) {
+      for (const record of (sl.log_records as Json[] | undefined) ?? []) {
+        const attributes: Record<string, LogValue> = {};
+        for (const kv of (record.attributes as Json[] | undefined) ?? [])
+          attributes[kv.key as string] = logValue(kv.value as Json);
+        out.push({
+          eventName: (record.event_name as string | undefined) ?? '',
+          timeNs: BigInt((record.time_unix_nano as string | undefined) ?? '0'),
+          severityNumber: Number(record.severity_number ?? 0),
+          traceId: hex(record.trace_id),
+          spanId: hex(record.span_id),
+          attributes,
+          resource,
+          scope: scopeOf(sl.scope),
+        });
+      }
+    }
+  }
+  return out;
+};
+
 const point = (p: Json): ReceivedPoint => {
   const base = {
     attributes: attrs(p.attributes),
@@ -242,7 +306,7 @@ const point = (p: Json): ReceivedPoint => {
 
 const metricTypes = ['sum', 'histogram', 'gauge', 'exponential_histogram', 'summary'] as const;
 
-const decodeMetrics = (body: Buffer, exportIndex: number): ReceivedMetric[] => {
+export const decodeMetrics = (body: Buffer, exportIndex: number): ReceivedMetric[] => {
   const out: ReceivedMetric[] = [];
   for (const rm of (toObject(MetricsRequest, body).resource_metrics as Json[] | undefined) ?? []) {
     const resource = attrs((rm.resource as Json | undefined)?.attributes);
@@ -275,6 +339,7 @@ export interface OtlpReceiver {
   readonly raw: RawRequest[];
   readonly spans: ReceivedSpan[];
   readonly metrics: ReceivedMetric[];
+  readonly logs: ReceivedLogRecord[];
   /** Number of metric export requests received so far. */
   metricExports(): number;
   /** All raw bodies (wire and decompressed) concatenated, for byte greps. */
@@ -290,6 +355,7 @@ export const startOtlpReceiver = async (): Promise<OtlpReceiver> => {
   const raw: RawRequest[] = [];
   const spans: ReceivedSpan[] = [];
   const metrics: ReceivedMetric[] = [];
+  const logs: ReceivedLogRecord[] = [];
   let metricExportCount = 0;
   let status = 200;
   const server: Server = createServer((req, res) => {
@@ -303,6 +369,7 @@ export const startOtlpReceiver = async (): Promise<OtlpReceiver> => {
       if (status === 200) {
         if (path.endsWith('/v1/traces')) spans.push(...decodeSpans(body));
         if (path.endsWith('/v1/metrics')) metrics.push(...decodeMetrics(body, metricExportCount++));
+        if (path.endsWith('/v1/logs')) logs.push(...decodeLogs(body));
       }
       res.writeHead(status, { 'content-type': 'application/x-protobuf' });
       res.end();
@@ -316,6 +383,7 @@ export const startOtlpReceiver = async (): Promise<OtlpReceiver> => {
     raw,
     spans,
     metrics,
+    logs,
     metricExports: () => metricExportCount,
     allBytes: () => Buffer.concat(raw.flatMap((r) => [r.wire, r.body])),
     async waitFor(predicate, timeoutMs = 5000, what = 'condition') {
