@@ -41,6 +41,7 @@ import {
   StreamedText,
   textPart,
 } from './content.ts';
+import { blockOnFinish } from './safety.ts';
 import { read } from './schema.ts';
 import { codeLike, ResponseState } from './state.ts';
 
@@ -184,11 +185,19 @@ export class AnthropicParser implements ResponseParser {
   }
 
   finish(): ParsedResponse {
+    blockOnAnthropicRefusal(this.#state);
     if (this.#budget === undefined) return this.#state.result();
     const output = this.#text?.messages(this.#state.finish.list()) ?? this.#output;
     return this.#state.result(captured(this.#budget, { outputMessages: output }));
   }
 }
+
+/** `stop_reason: refusal`: the model declined (Claude's safety refusal), an output block. */
+export const blockOnAnthropicRefusal = (state: ResponseState): void => {
+  if (state.finish.size > 0) blockOnFinish(state.finish.list(), () => state.safety(), REFUSAL);
+};
+
+const REFUSAL = { refusal: 'refusal' } as const;
 
 export const anthropicFraming = (request: RequestFacts, head: ResponseHead): Framing => {
   if (head.status >= 400) return 'json';

@@ -12,7 +12,12 @@ import { openAiApiFor, parseOpenAiRequest } from './openai-request.ts';
 
 const DEPLOYMENT = /\/openai\/deployments\/([^/]+)\//;
 
-const base = openAiDialect({ id: 'azure-openai', providerName: 'azure.ai.openai', injectUsage: false });
+const base = openAiDialect({
+  id: 'azure-openai',
+  providerName: 'azure.ai.openai',
+  injectUsage: false,
+  contentFilters: true,
+});
 
 export const azureOpenAi: ProviderAdapter = defineAdapter({
   ...base,

@@ -4,6 +4,7 @@ import { zAny, zCount, zFact, zList, zNumber, zObject, zStops } from './schema.t
 
 export const ConverseRequest = zObject({
   inferenceConfig: zObject({ temperature: zNumber, topP: zNumber, maxTokens: zCount, stopSequences: zStops }),
+  guardrailConfig: zObject({ guardrailIdentifier: zFact, guardrailVersion: zFact }),
 });
 
 /** `inputTokens` excludes cache reads and writes (semconv input adds them back). */

@@ -20,6 +20,7 @@ import type { RequestFacts } from '../src/record.ts';
 import { anthropicInput, anthropicParts } from './anthropic.ts';
 import { AnthropicEvents } from './anthropic-stream.ts';
 import { converseInput, converseParams, converseParts, readConverseUsage } from './bedrock-converse.ts';
+import { readBedrockStops, readConverseTrace, readInvokeGuardrail } from './bedrock-guardrail.ts';
 import {
   chunkBytes,
   decodeBase64Utf8,
@@ -28,7 +29,7 @@ import {
   readInvocationMetrics,
   readUsageHeaders,
 } from './bedrock-invoke.ts';
-import { ConverseMessage, InvokeBody } from './bedrock-schemas.ts';
+import { ConverseMessage, ConverseRequest, InvokeBody } from './bedrock-schemas.ts';
 import { API, apiOf, decodeSegment, nonEmptyMember, obj, str, trimPath, type WithApi } from './common.ts';
 import { type ContentBudget, captured, type Message, responseBudget, StreamedText } from './content.ts';
 import { read } from './schema.ts';
@@ -52,7 +53,18 @@ const OUTPUT = nonEmptyMember(['text', 'outputText', 'generation', 'completion',
  * (Llama sends `"stop_reason":null` on every chunk), or Bedrock's metrics on the last one.
  */
 const INVOKE_FACTS =
-  /"(?:stop_reason|stopReason|completionReason|finish_reason|finishReason)"\s*:\s*[^\sn]|invocationMetrics|"metadata"/;
+  /"(?:stop_reason|stopReason|completionReason|finish_reason|finishReason)"\s*:\s*[^\sn]|invocationMetrics|"metadata"|amazon-bedrock-(?:guardrailAction|trace)/;
+
+/** Members Bedrock adds to a model-native body or chunk when a guardrail ran. */
+const GUARDRAIL_MEMBERS = /amazon-bedrock-(?:guardrailAction|trace)/;
+
+/** The Converse request's `guardrailConfig`, carried from `parseRequest` to the parser. */
+const GUARDRAIL: unique symbol = Symbol('llmtap.bedrock.guardrail');
+
+interface GuardrailConfig {
+  readonly id: string | undefined;
+  readonly version: string | undefined;
+}
 
 class BedrockParser implements ResponseParser {
   readonly #state: ResponseState;
@@ -63,8 +75,14 @@ class BedrockParser implements ResponseParser {
   readonly #anthropic: AnthropicEvents;
   #output: Message[] | undefined;
 
-  constructor(api: BedrockApi, head: ResponseHead, budget: ContentBudget | undefined) {
+  constructor(
+    api: BedrockApi,
+    head: ResponseHead,
+    budget: ContentBudget | undefined,
+    guardrail: GuardrailConfig | undefined,
+  ) {
     this.#state = new ResponseState(head);
+    if (guardrail !== undefined) this.#state.safety().guardrail(false, guardrail.id, guardrail.version);
     this.#api = api;
     this.#head = head;
     this.#budget = budget;
@@ -120,13 +138,15 @@ class BedrockParser implements ResponseParser {
       return;
     }
     if (type !== 'messageStop' && type !== 'metadata') return;
-    const event = read(ConverseMessage, parseJsonObject(frame.text));
+    const raw = parseJsonObject(frame.text);
+    const event = read(ConverseMessage, raw);
     if (event === undefined) return;
     if (type === 'messageStop') {
       state.finish.set(0, event.stopReason);
       return;
     }
     if (event.usage !== undefined) readConverseUsage(state, event.usage);
+    if (raw?.trace !== undefined) readConverseTrace(state, raw.trace);
     state.terminal = true;
   }
 
@@ -139,13 +159,15 @@ class BedrockParser implements ResponseParser {
     if (anthropicEvent) {
       // Claude 3+ on Bedrock streams the Anthropic Messages events; the last one adds Bedrock's metrics.
       this.#anthropic.push(undefined, text, signal);
-      if (!text.includes('invocationMetrics')) return;
+      if (!text.includes('invocationMetrics') && !GUARDRAIL_MEMBERS.test(text)) return;
     } else {
       if (OUTPUT.test(text)) signal.output();
       if (this.#text === undefined && !INVOKE_FACTS.test(text)) return;
     }
-    const chunk = read(InvokeBody, parseJsonObject(text));
+    const raw = parseJsonObject(text);
+    const chunk = read(InvokeBody, raw);
     if (chunk === undefined) return;
+    if (raw !== undefined && GUARDRAIL_MEMBERS.test(text)) readInvokeGuardrail(state, raw);
     if (!anthropicEvent) {
       state.finish.set(0, invokeFinishReason(chunk));
       state.responseModel ??= chunk.model;
@@ -172,6 +194,7 @@ class BedrockParser implements ResponseParser {
       const body = read(ConverseMessage, raw) ?? {};
       state.finish.set(0, body.stopReason);
       if (body.usage !== undefined) readConverseUsage(state, body.usage);
+      if (raw.trace !== undefined) readConverseTrace(state, raw.trace);
       if (this.#budget !== undefined) {
         const message = obj(obj(body.output)?.message);
         this.#output = [
@@ -189,6 +212,7 @@ class BedrockParser implements ResponseParser {
     // Only Anthropic-format bodies name the model (`"model":"claude-3-…"`).
     if (body.type === 'message' || body.type === 'completion') state.responseModel = body.model;
     readUsageHeaders(state, this.#head.headers);
+    readInvokeGuardrail(state, raw);
     if (this.#budget !== undefined && body.type === 'message') {
       this.#output = [
         {
@@ -201,6 +225,7 @@ class BedrockParser implements ResponseParser {
   }
 
   finish(): ParsedResponse {
+    readBedrockStops(this.#state);
     if (this.#budget === undefined) return this.#state.result();
     const output = this.#text?.messages(this.#state.finish.list()) ?? this.#output;
     return this.#state.result(captured(this.#budget, { outputMessages: output }));
@@ -220,12 +245,21 @@ export const bedrock = defineAdapter({
     const body = obj(rawBody) ?? {};
     const [model, api] = route(target.path) ?? [undefined, 'invoke' as const];
     const converse = api === 'converse' || api === 'converse-stream';
+    const guardrailConfig = converse ? read(ConverseRequest, body)?.guardrailConfig : undefined;
     const facts = {
       operation,
       requestModel: model === undefined ? undefined : str(model),
       stream: api === 'converse-stream' || api === 'invoke-with-response-stream',
       params: converse ? converseParams(body) : invokeParams(body),
       [API]: api,
+      ...(guardrailConfig === undefined
+        ? {}
+        : {
+            [GUARDRAIL]: {
+              id: guardrailConfig.guardrailIdentifier,
+              version: guardrailConfig.guardrailVersion,
+            } satisfies GuardrailConfig,
+          }),
     };
     if (!options.captureContent) return facts;
     // InvokeModel bodies are model-native; the Anthropic shape is the one worth capturing.
@@ -238,6 +272,7 @@ export const bedrock = defineAdapter({
     const api =
       (apiOf(request) as BedrockApi | undefined) ??
       (request.stream ? 'invoke-with-response-stream' : 'invoke');
-    return new BedrockParser(api, head, budget);
+    const guardrail = (request as { readonly [GUARDRAIL]?: GuardrailConfig })[GUARDRAIL];
+    return new BedrockParser(api, head, budget, guardrail);
   },
 } satisfies ProviderAdapter);

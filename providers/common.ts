@@ -61,6 +61,20 @@ const valueStart = (text: string, quotedKey: string, from: number): [number, num
 };
 
 /**
+ * Whether member `"key"` (quoted) has a non-empty string value somewhere in `text`: a native scan, no parse.
+ * Like the other pre-checks it may find the key in a nested object; callers parse or act on a hit.
+ */
+export const hasStringMember = (text: string, quotedKey: string): boolean => {
+  let from = 0;
+  for (;;) {
+    const [start, at] = valueStart(text, quotedKey, from);
+    if (start === -1) return false;
+    if (text.charCodeAt(start) === 0x22 && text.charCodeAt(start + 1) !== 0x22) return true;
+    from = at + 1;
+  }
+};
+
+/**
  * A regex matching a member named one of `keys` whose value is not null, `""`, `[]` or `{}`: one native
  * scan per frame tells whether it carries output, instead of an `indexOf` pass per key. Keys inside string
  * values cannot match (their quotes are escaped); a false positive costs only a parse or an output count.

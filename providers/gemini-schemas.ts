@@ -1,5 +1,5 @@
 /** Gemini / Vertex AI GenerateContent wire shapes, leniently read. */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { zAny, zCount, zFact, zIndex, zList, zNumber, zObject, zStops } from './schema.ts';
 
 export const GeminiRequest = zObject({
@@ -27,11 +27,14 @@ export const UsageMetadata = zObject({
 });
 export type UsageMetadata = NonNullable<z.infer<typeof UsageMetadata>>;
 
+/** An enum member: its name, or its number when the client asked for `enum-encoding=int` (mapped later). */
+const zEnum = z.union([z.string(), z.number().int().nonnegative()]).optional().catch(undefined);
+
 export const GeminiChunk = zObject({
   responseId: zFact,
   modelVersion: zFact,
-  candidates: zList(zObject({ index: zIndex, finishReason: zFact, content: zAny })),
-  promptFeedback: zObject({ blockReason: zFact }),
+  candidates: zList(zObject({ index: zIndex, finishReason: zEnum, content: zAny, safetyRatings: zAny })),
+  promptFeedback: zObject({ blockReason: zEnum, safetyRatings: zAny }),
   usageMetadata: UsageMetadata,
   error: zObject({ status: zAny, code: zAny }),
 });

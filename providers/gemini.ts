@@ -43,6 +43,7 @@ import {
   responseBudget,
   StreamedText,
 } from './content.ts';
+import { enumName, GEMINI_API_ENUMS, type GeminiEnums, SAFETY_FINISH } from './gemini-enums.ts';
 import { GeminiChunk, GeminiRequest, UsageMetadata } from './gemini-schemas.ts';
 import { read } from './schema.ts';
 import { codeLike, ResponseState } from './state.ts';
@@ -144,12 +145,27 @@ class GeminiParser implements ResponseParser {
   #toolPrompt: number | undefined;
   #candidates: number | undefined;
   #thoughts: number | undefined;
+  readonly #enums: GeminiEnums;
 
-  constructor(stream: boolean, head: ResponseHead, budget: ContentBudget | undefined) {
+  constructor(stream: boolean, head: ResponseHead, budget: ContentBudget | undefined, enums: GeminiEnums) {
     this.#state = new ResponseState(head);
     this.#stream = stream;
     this.#budget = budget;
     this.#text = budget === undefined || !stream ? undefined : new StreamedText(budget);
+    this.#enums = enums;
+  }
+
+  /** Harm categories of the ratings that blocked (`blocked: true`), by name. */
+  #blockedCategories(ratings: unknown): string[] {
+    const out: string[] = [];
+    for (const item of arr(ratings) ?? []) {
+      const rating = obj(item);
+      if (rating?.blocked !== true) continue;
+      const category = enumName(rating.category, this.#enums.harmCategory);
+      if (category !== undefined) out.push(category);
+      if (out.length >= 16) break;
+    }
+    return out;
   }
 
   #usage(usage: UsageMetadata): void {
@@ -203,9 +219,19 @@ class GeminiParser implements ResponseParser {
     for (let position = 0; position < candidates.length; position++) {
       const candidate = candidates[position];
       const index = candidate?.index ?? position;
-      const reason = candidate?.finishReason;
+      const reason = enumName(candidate?.finishReason, this.#enums.finishReason);
       state.finish.set(index, reason);
-      if (reason !== undefined) state.terminal = true;
+      if (reason !== undefined) {
+        state.terminal = true;
+        if (SAFETY_FINISH.has(reason)) {
+          state
+            .safety()
+            .block('content_filter', 'output', [
+              reason,
+              ...this.#blockedCategories(candidate?.safetyRatings),
+            ]);
+        }
+      }
       if (this.#text !== undefined) {
         for (const part of arr(obj(candidate?.content)?.parts) ?? []) {
           const piece = obj(part);
@@ -218,11 +244,17 @@ class GeminiParser implements ResponseParser {
         }
       }
     }
-    const blocked = chunk.promptFeedback?.blockReason;
+    const blocked = enumName(chunk.promptFeedback?.blockReason, this.#enums.blockReason);
     if (blocked !== undefined) {
       // A blocked prompt is a 200 with no candidates; its block reason is the only "finish" reported.
       state.finish.set(0, blocked);
       state.terminal = true;
+      state
+        .safety()
+        .block('content_filter', 'input', [
+          blocked,
+          ...this.#blockedCategories(chunk.promptFeedback?.safetyRatings),
+        ]);
     }
     if (chunk.usageMetadata !== undefined) this.#usage(chunk.usageMetadata);
     if (this.#budget !== undefined && !this.#stream) {
@@ -230,7 +262,7 @@ class GeminiParser implements ResponseParser {
         return {
           role: 'assistant',
           parts: geminiParts(this.#budget as ContentBudget, obj(candidate?.content)?.parts),
-          finish_reason: candidate?.finishReason ?? '',
+          finish_reason: enumName(candidate?.finishReason, this.#enums.finishReason) ?? '',
         };
       });
     }
@@ -253,7 +285,11 @@ const geminiFraming = (request: RequestFacts, head: ResponseHead): Framing => {
   return apiOf(request) === 'sse' && head.contentType === undefined ? 'sse' : 'json-array';
 };
 
-export const geminiApi = (id: string, providerName: string): ProviderAdapter =>
+export const geminiApi = (
+  id: string,
+  providerName: string,
+  enums: GeminiEnums = GEMINI_API_ENUMS,
+): ProviderAdapter =>
   defineAdapter({
     id,
     providerName,
@@ -279,7 +315,7 @@ export const geminiApi = (id: string, providerName: string): ProviderAdapter =>
     framing: geminiFraming,
     createParser(request, head, options) {
       const budget = responseBudget(request, options);
-      return new GeminiParser(geminiFraming(request, head) !== 'json', head, budget);
+      return new GeminiParser(geminiFraming(request, head) !== 'json', head, budget, enums);
     },
   });
 

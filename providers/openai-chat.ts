@@ -5,9 +5,16 @@
  */
 import type { Frame, OutputSignal, ParsedResponse, ResponseHead, ResponseParser } from '../src/adapter.ts';
 import { parseJsonObject } from '../src/adapter.ts';
-import { arr, FACT_MEMBER, memberChecks, OUTPUT_MEMBER, obj, str } from './common.ts';
+import { arr, FACT_MEMBER, hasStringMember, memberChecks, OUTPUT_MEMBER, obj, str } from './common.ts';
 import { type ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
 import type { OpenAiApi } from './openai-request.ts';
+import {
+  blockOnContentFilterFinish,
+  filterChunkWorthParsing,
+  readFilterError,
+  readFilterResults,
+  readRefusals,
+} from './openai-safety.ts';
 import { ChatChunk, type Usage } from './openai-schemas.ts';
 import { read } from './schema.ts';
 import { codeLike, errorTypeOf, ResponseState } from './state.ts';
@@ -24,9 +31,12 @@ export const readOpenAiUsage = (state: ResponseState, usage: Usage, api: OpenAiA
   if (api === 'embeddings') return;
   state.outputTokens = usage.completion_tokens ?? state.outputTokens;
   const prompt = usage.prompt_tokens_details;
-  // DeepSeek reports cache hits as `prompt_cache_hit_tokens` (older responses lack the details object).
+  // DeepSeek: `prompt_cache_hit_tokens`; Together (and Moonshot): a top-level `cached_tokens`.
   state.cacheReadInputTokens =
-    prompt?.cached_tokens ?? usage.prompt_cache_hit_tokens ?? state.cacheReadInputTokens;
+    prompt?.cached_tokens ??
+    usage.prompt_cache_hit_tokens ??
+    usage.cached_tokens ??
+    state.cacheReadInputTokens;
   state.cacheCreationInputTokens = prompt?.cache_write_tokens ?? state.cacheCreationInputTokens;
   state.reasoningOutputTokens =
     usage.completion_tokens_details?.reasoning_tokens ?? state.reasoningOutputTokens;
@@ -74,12 +84,15 @@ export class OpenAiJsonParser implements ResponseParser {
   readonly #state: ResponseState;
   readonly #api: OpenAiApi;
   readonly #budget: ContentBudget | undefined;
+  readonly #filters: boolean;
   #output: Message[] | undefined;
 
-  constructor(api: OpenAiApi, head: ResponseHead, budget: ContentBudget | undefined) {
+  /** `filters`: read Azure OpenAI content-filter results. */
+  constructor(api: OpenAiApi, head: ResponseHead, budget: ContentBudget | undefined, filters = false) {
     this.#api = api;
     this.#state = new ResponseState(head);
     this.#budget = budget;
+    this.#filters = filters;
   }
 
   push(frame: Frame, signal: OutputSignal): void {
@@ -88,6 +101,7 @@ export class OpenAiJsonParser implements ResponseParser {
     if (state.httpError) {
       state.terminal = true;
       state.httpErrorBody(raw);
+      readFilterError(state, raw);
       return;
     }
     const body = read(ChatChunk, raw);
@@ -106,6 +120,10 @@ export class OpenAiJsonParser implements ResponseParser {
       state.finish.set(choice?.index ?? position, choice?.finish_reason);
     });
     if (body.usage !== undefined) readOpenAiUsage(state, body.usage, this.#api);
+    if (raw !== undefined) {
+      if (this.#filters) readFilterResults(state, raw);
+      if (this.#api === 'chat') readRefusals(state, raw);
+    }
     if (choices.length > 0 || Array.isArray(body.data)) signal.output();
     if (this.#budget !== undefined && choices.length > 0) {
       this.#output = outputMessages(this.#budget, arr(raw?.choices) ?? []);
@@ -113,6 +131,7 @@ export class OpenAiJsonParser implements ResponseParser {
   }
 
   finish(): ParsedResponse {
+    blockOnContentFilterFinish(this.#state);
     if (this.#budget === undefined) return this.#state.result();
     return this.#state.result(captured(this.#budget, { outputMessages: this.#output }));
   }
@@ -137,14 +156,18 @@ export class OpenAiStreamParser implements ResponseParser {
   readonly #state: ResponseState;
   readonly #api: OpenAiApi;
   readonly #text: StreamedText | undefined;
+  readonly #filters: boolean;
   /** Chunks parsed while id/model are still unknown (Azure's first chunk has neither), bounded. */
   #headParses = 0;
   #sawDone = false;
+  #refused = false;
 
-  constructor(api: OpenAiApi, head: ResponseHead, budget: ContentBudget | undefined) {
+  /** `filters`: read Azure OpenAI content-filter results (the filter-only first chunk, every choice's). */
+  constructor(api: OpenAiApi, head: ResponseHead, budget: ContentBudget | undefined, filters = false) {
     this.#api = api;
     this.#state = new ResponseState(head);
     this.#text = budget === undefined ? undefined : new StreamedText(budget);
+    this.#filters = filters;
   }
 
   push(frame: Frame, signal: OutputSignal): void {
@@ -160,16 +183,25 @@ export class OpenAiStreamParser implements ResponseParser {
       return;
     }
     const members = (this.#api === 'completions' ? TEXT_CHECKS : CHAT_CHECKS)(text);
-    if ((members & OUTPUT_MEMBER) !== 0) signal.output();
+    if ((members & OUTPUT_MEMBER) !== 0) {
+      signal.output();
+      // A refusal streams as `delta.refusal` text instead of `delta.content`.
+      if (!this.#refused && this.#api === 'chat' && hasStringMember(text, '"refusal"')) {
+        this.#refused = true;
+        state.safety().block('refusal', 'output');
+      }
+    }
     const needHead =
       (state.responseId === undefined || state.responseModel === undefined) && this.#headParses < 16;
+    const filters = this.#filters && filterChunkWorthParsing(text, state);
     // Pure content deltas change no fact: skip their JSON.parse unless content capture is on.
-    if (!needHead && this.#text === undefined && (members & FACT_MEMBER) === 0) {
+    if (!needHead && !filters && this.#text === undefined && (members & FACT_MEMBER) === 0) {
       return;
     }
     const raw = parseJsonObject(text);
     const chunk = read(ChatChunk, raw);
     if (chunk === undefined) return;
+    if (filters && raw !== undefined) readFilterResults(state, raw);
     if (needHead) this.#headParses++;
     const errorType = inlineErrorType(chunk, raw);
     if (errorType !== null) state.streamError(errorType);
@@ -206,6 +238,7 @@ export class OpenAiStreamParser implements ResponseParser {
   finish(complete: boolean): ParsedResponse {
     // Servers that omit `[DONE]` still end a clean body after every choice finished.
     if (!this.#sawDone && complete && this.#state.finish.size > 0) this.#state.terminal = true;
+    blockOnContentFilterFinish(this.#state);
     if (this.#text === undefined) return this.#state.result();
     const messages = this.#text.messages(this.#state.finish.list());
     return this.#state.result(captured(this.#text.budget, { outputMessages: messages }));

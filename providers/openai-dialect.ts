@@ -20,6 +20,8 @@ export interface OpenAiDialectConfig {
    * Groq, DeepSeek, OpenRouter) or may reject the member are left alone: a rejected request breaks the app.
    */
   readonly injectUsage: boolean;
+  /** Read Azure OpenAI content-filter results (`prompt_filter_results`, `content_filter_results`). */
+  readonly contentFilters?: boolean;
 }
 
 const API_OF_OPERATION: Readonly<Record<string, OpenAiApi>> = {
@@ -46,10 +48,13 @@ export const createOpenAiParser = (
   framing: Framing,
   head: ResponseHead,
   budget: ContentBudget | undefined,
+  contentFilters = false,
 ): ResponseParser => {
   const stream = framing === 'sse';
   if (api === 'responses') return new ResponsesParser(stream, head, budget);
-  return stream ? new OpenAiStreamParser(api, head, budget) : new OpenAiJsonParser(api, head, budget);
+  return stream
+    ? new OpenAiStreamParser(api, head, budget, contentFilters)
+    : new OpenAiJsonParser(api, head, budget, contentFilters);
 };
 
 export const openAiDialect = (config: OpenAiDialectConfig): ProviderAdapter => {
@@ -66,7 +71,13 @@ export const openAiDialect = (config: OpenAiDialectConfig): ProviderAdapter => {
     framing: openAiFraming,
     createParser(request, head, options) {
       const budget = responseBudget(request, options);
-      return createOpenAiParser(openAiApiOf(request), openAiFraming(request, head), head, budget);
+      return createOpenAiParser(
+        openAiApiOf(request),
+        openAiFraming(request, head),
+        head,
+        budget,
+        config.contentFilters === true,
+      );
     },
   };
   return defineAdapter(config.injectUsage ? { ...adapter, streamUsage: openAiStreamUsage } : adapter);

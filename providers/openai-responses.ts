@@ -7,6 +7,7 @@ import type { Frame, OutputSignal, ParsedResponse, ResponseHead, ResponseParser 
 import { parseJsonObject } from '../src/adapter.ts';
 import { arr, obj, str } from './common.ts';
 import { type ContentBudget, captured, jsonText, type Message, type Part, StreamedText } from './content.ts';
+import { readResponsesSafety } from './openai-safety.ts';
 import { ResponseObject, ResponsesEvent } from './openai-schemas.ts';
 import { read } from './schema.ts';
 import { codeLike, errorTypeOf, ResponseState } from './state.ts';
@@ -84,6 +85,7 @@ export class ResponsesParser implements ResponseParser {
     if (!terminal) return;
     state.terminal = true;
     if (response.usage !== undefined) readUsage(state, response.usage);
+    readResponsesSafety(state, response);
     const status = response.status;
     if (status === 'failed') {
       state.streamError(errorTypeOf({ error: response.error }) ?? 'failed');
@@ -113,6 +115,7 @@ export class ResponsesParser implements ResponseParser {
     if (type === undefined) return;
     if (type.endsWith('.delta')) {
       signal.output();
+      if (type === 'response.refusal.delta') state.safety().block('refusal', 'output');
       if (this.#text !== undefined && type === 'response.output_text.delta') {
         const delta = parseJsonObject(frame.text)?.delta;
         if (typeof delta === 'string') this.#text.add(0, delta);

@@ -30,6 +30,8 @@ export const Usage = zObject({
   output_tokens: zCount,
   // DeepSeek's cache hits, in older responses without the details object.
   prompt_cache_hit_tokens: zCount,
+  // Together's (and Moonshot's) cache reads, top level.
+  cached_tokens: zCount,
   prompt_tokens_details: zObject({ cached_tokens: zCount, cache_write_tokens: zCount }),
   completion_tokens_details: zObject({ reasoning_tokens: zCount }),
 });
@@ -66,6 +68,7 @@ export const ResponseObject = zObject({
   id: zFact,
   model: zFact,
   status: zFact,
+  incomplete_details: zAny,
   usage: ResponsesUsage,
   error: zAny,
   output: zAny,

@@ -5,6 +5,7 @@
 import type { ParsedResponse, ResponseHead } from '../src/adapter.ts';
 import { type CapturedContent, emptyUsage, type ProviderError, type Usage } from '../src/record.ts';
 import { FinishReasons, str } from './common.ts';
+import { SafetyState } from './safety.ts';
 import { read, zAny, zFact, zObject } from './schema.ts';
 
 /** An `error.type` must look like a code (`rate_limit_error`, `NOT_FOUND`), not a sentence. */
@@ -61,10 +62,22 @@ export class ResponseState {
   error: ProviderError | undefined;
   terminal = false;
   readonly httpError: boolean;
+  #safety: SafetyState | undefined;
 
   constructor(head: ResponseHead) {
     this.httpError = head.status >= 400;
     if (this.httpError) this.error = { type: String(head.status), midStream: false };
+  }
+
+  /** The call's safety signals, created on first use (most calls have none). */
+  safety(): SafetyState {
+    this.#safety ??= new SafetyState();
+    return this.#safety;
+  }
+
+  /** Whether any safety signal was recorded so far. */
+  get hasSafety(): boolean {
+    return this.#safety !== undefined;
   }
 
   /** Refines the HTTP error's type from the error body (keeps the status when the body names none). */
@@ -101,6 +114,8 @@ export class ResponseState {
       error: this.error,
       terminal: this.terminal,
     };
-    return content === undefined ? base : { ...base, content };
+    const safety = this.#safety?.facts();
+    const withSafety = safety === undefined ? base : { ...base, safety };
+    return content === undefined ? withSafety : { ...withSafety, content };
   }
 }

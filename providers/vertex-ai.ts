@@ -10,8 +10,9 @@ import { AnthropicParser, anthropicFraming, anthropicInput, anthropicParams } fr
 import { API, apiOf, decodeSegment, obj, str, trimPath, type WithApi } from './common.ts';
 import { responseBudget } from './content.ts';
 import { geminiApi } from './gemini.ts';
+import { VERTEX_AI_ENUMS } from './gemini-enums.ts';
 
-const gemini = geminiApi('vertex-ai', 'gcp.vertex_ai');
+const gemini = geminiApi('vertex-ai', 'gcp.vertex_ai', VERTEX_AI_ENUMS);
 
 const CLAUDE = 'anthropic';
 const CLAUDE_PATH = /\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/;

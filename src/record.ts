@@ -71,6 +71,81 @@ export interface ResponseFacts {
   /** Raw provider values, one per choice/candidate, in choice order. */
   readonly finishReasons: readonly string[];
   readonly error: ProviderError | undefined;
+  /** Content filters, guardrails, refusals and safety blocks the provider reported; absent when none. */
+  readonly safety?: SafetyFacts;
+}
+
+/** Where a safety signal applies: the prompt (`input`) or the generated output (`output`). */
+export type SafetyStage = 'input' | 'output';
+
+/**
+ * Why the provider did not answer normally: the model declined (`refusal`), a provider content filter or
+ * safety classifier blocked (`content_filter`), or a configured guardrail blocked (`guardrail`).
+ */
+export type SafetyReason = 'refusal' | 'content_filter' | 'guardrail';
+
+/** One category of an Azure OpenAI content filter result, reduced to its verdict (never text, ids or citations). */
+export interface FilterVerdict {
+  readonly filtered?: boolean;
+  readonly severity?: string;
+  readonly detected?: boolean;
+}
+
+/** Category name (`hate`, `jailbreak`, `protected_material_code`, or any other the provider adds) → verdict. */
+export type FilterCategories = Readonly<Record<string, FilterVerdict>>;
+
+export interface PromptFilterResult {
+  readonly promptIndex: number | undefined;
+  readonly categories: FilterCategories;
+}
+
+export type GuardrailPolicy = 'content' | 'sensitive_info' | 'topics' | 'words' | 'contextual_grounding';
+
+/**
+ * One Bedrock guardrail assessment entry, folded with its identical siblings (`count`). Names the policy's
+ * category only: a content filter type, a PII entity type, a regex or topic name (configuration), a word
+ * list (`CUSTOM` or the managed list's type) or a grounding type — never the matched text.
+ */
+export interface GuardrailFinding {
+  readonly policy: GuardrailPolicy;
+  readonly stage: SafetyStage;
+  readonly category: string;
+  /** Sensitive information only: `pii` (entity type) or `regex` (regex name). */
+  readonly kind?: 'pii' | 'regex';
+  readonly action?: string;
+  /** Content filters only. */
+  readonly confidence?: string;
+  readonly filterStrength?: string;
+  /** Contextual grounding only. */
+  readonly score?: number;
+  readonly threshold?: number;
+  readonly count: number;
+}
+
+export interface GuardrailFacts {
+  /** `stopReason: guardrail_intervened`, a guardrail action other than `NONE`, or a finding acted on. */
+  readonly activated: boolean;
+  /** Guardrail ids from the request config or the trace's assessment keys. */
+  readonly ids: readonly string[];
+  readonly version?: string;
+  readonly findings: readonly GuardrailFinding[];
+  /** Policies the guardrail ran, per stage (from the assessment's `invocationMetrics.usage` units). */
+  readonly evaluated: readonly { readonly policy: GuardrailPolicy; readonly stage: SafetyStage }[];
+}
+
+/** Safety signals of one call, all bounded (see `providers/safety.ts` for the caps). */
+export interface SafetyFacts {
+  /** Set when the provider blocked, filtered or refused; an input block wins over an output one. */
+  readonly block?: { readonly reason: SafetyReason; readonly stage: SafetyStage };
+  /** Categories behind the block, as the provider names them (Azure category, Gemini reason/harm category…). */
+  readonly categories?: readonly string[];
+  /** Azure OpenAI `prompt_filter_results`, one per prompt index. */
+  readonly promptFilterResults?: readonly PromptFilterResult[];
+  /** Azure OpenAI `content_filter_results` merged over choices and stream chunks (worst verdict wins). */
+  readonly completionFilterResults?: FilterCategories;
+  readonly guardrail?: GuardrailFacts;
+  /** True when a cap cut the filter or guardrail data. */
+  readonly truncated?: boolean;
 }
 
 /**

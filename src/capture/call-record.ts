@@ -94,6 +94,7 @@ export const buildLlmCall = (state: CaptureState, end: CallEnd): LlmCall => {
           usage: parsed.usage,
           finishReasons: parsed.finishReasons,
           error: parsed.error,
+          ...(parsed.safety === undefined ? {} : { safety: parsed.safety }),
         };
   const url = context.upstreamUrl;
   const content = mergeContent(request.content, parsed?.content);

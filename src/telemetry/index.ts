@@ -34,6 +34,7 @@ import { type Instruments, OutputChunkGaps } from './metrics.ts';
 import { readPodInfo } from './podinfo.ts';
 import { type CostResult, createPricer, loadPriceTable, type Pricer } from './pricing.ts';
 import { podIdentity } from './resource.ts';
+import { safetySpanAttributes } from './safety.ts';
 import { ATTR } from './semconv.ts';
 
 export { TelemetryConfigError } from './errors.ts';
@@ -108,8 +109,16 @@ const logFieldsOf = (
     ttfcMs: msOrUndefined(timeToFirstChunk(call)),
     outcome: call.outcome,
     errorType,
+    safety: safetyLogField(call),
     traceId,
   };
+};
+
+/** `content_filter/input`, `guardrail/output`…: what a provider blocked, for the request's log line. */
+const safetyLogField = (call: LlmCall): string | undefined => {
+  const block = call.response.safety?.block;
+  if (block !== undefined) return `${block.reason}/${block.stage}`;
+  return call.response.safety?.guardrail?.activated === true ? 'guardrail_activated' : undefined;
 };
 
 const describeSettings = (settings: TelemetrySettings): string => {
@@ -214,6 +223,8 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
           if (compat !== 'off')
             span.setAttributes(legacyAttributes(call, String(attributes[ATTR.providerName])));
         }
+        if (call.response.safety !== undefined)
+          span.setAttributes(safetySpanAttributes(call.response.safety));
         if (settings.captureContent) {
           span.setAttributes(contentAttributes(call.content, settings.maxContentChars));
           if (compat === 'openllmetry-content') {

@@ -18,6 +18,7 @@ import type { LlmCall } from '../record.ts';
 import { HistogramPoint, HistogramStream, type SumPoint, SumStream } from './aggregation.ts';
 import { baseAttributes, timeToFirstChunk } from './attributes.ts';
 import type { CostResult } from './pricing.ts';
+import { createSafetyInstruments } from './safety.ts';
 import { ATTR, DURATION_BUCKETS, METRIC, OVERHEAD_BUCKETS, TOKEN_BUCKETS } from './semconv.ts';
 
 export interface Instruments extends MetricProducer {
@@ -154,9 +155,10 @@ export const createInstruments = (
     unit: '{item}',
     description: 'Spans and metric data points llmtap could not export (queue full, export failed).',
   });
+  const safety = createSafetyInstruments();
   // Export order, as the SDK reported instruments: in creation order.
-  const histograms = [tokenUsage, duration, ttfc, tpoc, overhead];
-  const sums = [cost, unpriced, errors, dropped];
+  const histograms = [tokenUsage, duration, ttfc, tpoc, overhead, ...safety.histograms];
+  const sums = [cost, unpriced, errors, dropped, ...safety.sums];
 
   /** Cleared at every collection: DELTA collection forgets idle points, so cached references could go stale. */
   let series = new Map<string, CallSeries>();
@@ -215,6 +217,7 @@ export const createInstruments = (
       }
       const added = proxyOverhead(call);
       if (added !== undefined) s.overhead.record(added);
+      if (call.response.safety !== undefined) safety.record(call, s.base, key);
     },
     recordError(stage) {
       errors.point(stage, () => ({ [ATTR.telemetryStage]: stage })).add(1);

@@ -97,3 +97,60 @@ export const ERROR_TYPE = {
   /** The semconv fallback for an error with no usable identifier. */
   other: '_OTHER',
 } as const;
+
+/**
+ * Safety signals (content filters, guardrails, refusals). `gen_ai.prompt.prompt_filter_results`,
+ * `gen_ai.completion.content_filter_results`, `gen_ai.bedrock.guardrail.*` and `gen_ai.guardrail.*` are the
+ * names OpenLLMetry emits and the Dynatrace AI Observability app reads (contract rules AR-015..AR-021, AR-040,
+ * AR-050/051); `aws.bedrock.guardrail.id` is semconv v1.41.1; the rest is llmtap's namespace.
+ */
+export const SAFETY_ATTR = {
+  blocked: 'llmtap.safety.blocked',
+  reason: 'llmtap.safety.reason',
+  stage: 'llmtap.safety.stage',
+  categories: 'llmtap.safety.categories',
+  truncated: 'llmtap.safety.truncated',
+  promptFilterResults: 'gen_ai.prompt.prompt_filter_results',
+  completionFilterResults: 'gen_ai.completion.content_filter_results',
+  filterCategory: 'llmtap.content_filter.category',
+  filterStage: 'llmtap.content_filter.stage',
+  filterAction: 'llmtap.content_filter.action',
+  filterSeverity: 'llmtap.content_filter.severity',
+  guardrailActivation: 'gen_ai.bedrock.guardrail.activation',
+  guardrailContent: 'gen_ai.bedrock.guardrail.content',
+  guardrailSensitiveInfo: 'gen_ai.bedrock.guardrail.sensitive_info',
+  guardrailTopics: 'gen_ai.bedrock.guardrail.topics',
+  guardrailWords: 'gen_ai.bedrock.guardrail.words',
+  guardrailContextual: 'gen_ai.bedrock.guardrail.contextual',
+  guardrailId: 'gen_ai.guardrail.id',
+  guardrailVersion: 'gen_ai.guardrail.version',
+  awsGuardrailId: 'aws.bedrock.guardrail.id',
+  /** Metric attributes of the guardrail counters (OpenLLMetry's names). */
+  guardrailStage: 'gen_ai.guardrail.type',
+  guardrailAction: 'gen_ai.guardrail.action',
+  guardrailContentType: 'gen_ai.guardrail.content',
+  guardrailConfidence: 'gen_ai.guardrail.confidence',
+  guardrailPii: 'gen_ai.guardrail.pii',
+  guardrailPattern: 'gen_ai.guardrail.pattern',
+  guardrailTopic: 'gen_ai.guardrail.topic',
+  guardrailWordList: 'gen_ai.guardrail.word_list',
+  guardrailGroundingType: 'gen_ai.guardrail.grounding_type',
+  overflowAttribute: 'llmtap.metric.attribute',
+} as const;
+
+export const SAFETY_METRIC = {
+  blocks: 'llmtap.safety.blocks',
+  filterActions: 'llmtap.content_filter.actions',
+  guardrailActivation: 'gen_ai.bedrock.guardrail.activation',
+  guardrailContent: 'gen_ai.bedrock.guardrail.content',
+  guardrailSensitiveInfo: 'gen_ai.bedrock.guardrail.sensitive_info',
+  guardrailTopics: 'gen_ai.bedrock.guardrail.topics',
+  guardrailWords: 'gen_ai.bedrock.guardrail.words',
+  guardrailContextual: 'gen_ai.bedrock.guardrail.contextual',
+  attributeOverflow: 'llmtap.metric.attribute_overflow',
+} as const;
+
+/** `gen_ai.bedrock.guardrail.contextual` (grounding/relevance score, 0–1) bucket boundaries. */
+export const SCORE_BUCKETS: readonly number[] = [
+  0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1,
+];
