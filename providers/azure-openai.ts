@@ -9,6 +9,7 @@ import { defineAdapter, type ProviderAdapter } from '../src/adapter.ts';
 import { decodeSegment, str, trimPath } from './common.ts';
 import { openAiDialect } from './openai-dialect.ts';
 import { openAiApiFor, parseOpenAiRequest } from './openai-request.ts';
+import { openAiRealtime } from './realtime.ts';
 
 const DEPLOYMENT = /\/openai\/deployments\/([^/]+)\//;
 
@@ -21,6 +22,7 @@ const base = openAiDialect({
 
 export const azureOpenAi: ProviderAdapter = defineAdapter({
   ...base,
+  realtime: openAiRealtime,
   parseRequest(_operation, target, body, options) {
     const deployment = DEPLOYMENT.exec(trimPath(target.path))?.[1];
     const model = deployment === undefined ? undefined : str(decodeSegment(deployment));

@@ -45,6 +45,7 @@ import {
 } from './content.ts';
 import { enumName, GEMINI_API_ENUMS, type GeminiEnums, SAFETY_FINISH } from './gemini-enums.ts';
 import { GeminiChunk, GeminiRequest, UsageMetadata } from './gemini-schemas.ts';
+import { geminiLive } from './realtime.ts';
 import { read } from './schema.ts';
 import { codeLike, ResponseState } from './state.ts';
 
@@ -293,6 +294,7 @@ export const geminiApi = (
   defineAdapter({
     id,
     providerName,
+    realtime: geminiLive,
     operationFor(target) {
       if (target.method.toUpperCase() !== 'POST') return undefined;
       const method = modelMethod(target)?.[1];

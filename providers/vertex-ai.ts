@@ -11,6 +11,7 @@ import { API, apiOf, decodeSegment, obj, str, trimPath, type WithApi } from './c
 import { responseBudget } from './content.ts';
 import { geminiApi } from './gemini.ts';
 import { VERTEX_AI_ENUMS } from './gemini-enums.ts';
+import { geminiLive } from './realtime.ts';
 
 const gemini = geminiApi('vertex-ai', 'gcp.vertex_ai', VERTEX_AI_ENUMS);
 
@@ -26,6 +27,7 @@ const claudeRoute = (target: RequestTarget): [string, boolean] | undefined => {
 export const vertexAi: ProviderAdapter = defineAdapter({
   id: gemini.id,
   providerName: gemini.providerName,
+  realtime: geminiLive,
   operationFor(target) {
     return claudeRoute(target) === undefined ? gemini.operationFor(target) : 'chat';
   },

@@ -114,6 +114,47 @@ export interface ProviderAdapter {
   framing(request: RequestFacts, head: ResponseHead): Framing;
   createParser(request: ParsedRequest, head: ResponseHead, options: ParseOptions): ResponseParser;
   readonly streamUsage?: StreamUsageInjection;
+  /** The realtime WebSocket protocol of this provider (OpenAI Realtime, Gemini Live), if it has one. */
+  readonly realtime?: RealtimeSupport;
+}
+
+/** One finished model response of a realtime (WebSocket) session. */
+export interface RealtimeResponse {
+  readonly responseId: string | undefined;
+  readonly usage: ResponseFacts['usage'];
+  /** Per-modality token counts under llmtap's own attribute names (semconv has none yet). */
+  readonly details: Readonly<Record<string, number>>;
+  readonly finishReasons: readonly string[];
+  readonly error: ResponseFacts['error'];
+  readonly outcome: 'completed' | 'incomplete' | 'errored';
+  /** When the response was asked for (client event), else when the server started it. */
+  readonly start: number;
+  readonly serverStart: number | undefined;
+  readonly firstOutput: number | undefined;
+  readonly end: number;
+  readonly outputChunks: number;
+}
+
+export interface RealtimeSessionFacts {
+  readonly sessionId: string | undefined;
+  readonly requestModel: string | undefined;
+  readonly responseModel: string | undefined;
+}
+
+/** One socket's messages in (decoded WebSocket message payloads, timestamps from the caller), responses out. */
+export interface RealtimeParser {
+  readonly session: RealtimeSessionFacts;
+  clientMessage(data: Uint8Array, at: number): void;
+  /** Returns the responses this server message finished. */
+  serverMessage(data: Uint8Array, at: number): readonly RealtimeResponse[];
+  /** The socket closed: responses still open end as incomplete. */
+  end(at: number): readonly RealtimeResponse[];
+}
+
+export interface RealtimeSupport {
+  /** Whether an upgrade to this target speaks the protocol. */
+  matches(target: RequestTarget): boolean;
+  createParser(target: RequestTarget): RealtimeParser;
 }
 
 /** Identity helper that keeps the literal type of an adapter while checking it against the contract. */

@@ -21,8 +21,25 @@ export interface CallObservation {
   responding?(request: RequestFacts, status: number, at: number): void;
 }
 
+/**
+ * A span grouping several calls (a realtime WebSocket session): calls observed with its `upstreamHeaders` as their
+ * request headers become its children. It records no metrics of its own (its calls do).
+ */
+export interface SessionObservation {
+  readonly upstreamHeaders?: Readonly<Record<string, string>> | undefined;
+  end(summary: SessionSummary): void;
+}
+
+export interface SessionSummary {
+  readonly at: number;
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  readonly errorType?: string | undefined;
+}
+
 export interface CallObserver {
   start(context: CallContext): CallObservation;
+  openSession?(context: CallContext): SessionObservation;
 }
 
 /** Telemetry pipeline stages, for `llmtap.telemetry.errors{stage}`. */

@@ -4,11 +4,13 @@
  */
 import { adapterById, adapterIds } from '../providers/index.ts';
 import { createCaptureTapFactory } from './capture/capture-tap.ts';
+import { createRealtimeTapFactory } from './capture/realtime-tap.ts';
 import type { Config } from './config/load.ts';
 import type { CallFeed } from './feed/call-feed.ts';
 import type { UiServer } from './feed/ui-server.ts';
 import type { Logger } from './log.ts';
 import type { TapFactory } from './proxy/tap.ts';
+import type { WebSocketTapFactory } from './proxy/websocket-tap.ts';
 import { type ProxyServer, startProxyServer } from './server/proxy-server.ts';
 import { contentAttributes } from './telemetry/attributes.ts';
 import { createTelemetry, type Telemetry } from './telemetry/index.ts';
@@ -42,6 +44,7 @@ export const startLlmtap = async (
     ? await createTelemetry({ env, logger, version, maxContentChars, semconvCompat: config.semconvCompat })
     : undefined;
   let tapFactory: TapFactory | undefined;
+  let webSocketTapFactory: WebSocketTapFactory | undefined;
   // The live view's feed wraps the telemetry observer (it shows what the log line says); loaded only when on.
   let feed: CallFeed | undefined;
   if (telemetry !== undefined && config.ui.listen !== 'off') {
@@ -65,11 +68,27 @@ export const startLlmtap = async (
     });
     // A route in mode `off` gets no tap at all: no copy, no parsing, no usage injection, no export.
     tapFactory = { open: (context) => (context.route.mode === 'off' ? undefined : capture.open(context)) };
+    // Realtime responses go through the same (feed-wrapped) observer; the session span is telemetry's alone.
+    const callObserver = feed?.observe(telemetry) ?? telemetry;
+    const realtime = createRealtimeTapFactory({
+      adapterFor: (route) => adapterById(route.provider),
+      observer: {
+        start: (context) => callObserver.start(context),
+        openSession: (context) => telemetry.openSession(context),
+      },
+      limits: config.limits,
+      onError: (stage, error) => telemetry.recordError(stage, error),
+      logger,
+    });
+    webSocketTapFactory = {
+      open: (context) => (context.route.mode === 'off' ? undefined : realtime.open(context)),
+    };
   }
   const server = await startProxyServer({
     config,
     logger,
     tapFactory,
+    webSocketTapFactory,
     adapterFor: (match) => adapterById(match.route.config.provider),
     onTapError: (error) => telemetry?.recordError('observer', error),
     env,

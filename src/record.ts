@@ -194,6 +194,8 @@ export interface LlmCall {
    * content capture is opted in and the adapter collected some.
    */
   readonly content?: CapturedContent;
+  /** Facts with no semconv name yet (per-modality token counts, the session a realtime response belongs to). */
+  readonly extraAttributes?: Readonly<Record<string, string | number>>;
 }
 
 /**

@@ -47,6 +47,8 @@ export const upstreamRequestHeaders = (
     const name = rawHeaders[i] as string;
     const lower = name.toLowerCase();
     if (hopByHop.has(lower) || requestOnly.has(lower) || named?.has(lower) || drop?.has(lower)) continue;
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, not headers.
+    if (lower.charCodeAt(0) === 58 /* ':' */) continue;
     if (extra !== undefined && Object.hasOwn(extra, lower)) continue;
     out.push(name, rawHeaders[i + 1] as string);
   }

@@ -14,13 +14,22 @@ import type { Logger } from '../log.ts';
 import { awaitingUpstreamHead, createForwarder } from '../proxy/forward.ts';
 import { createRouter, type RouteMatch } from '../proxy/router.ts';
 import type { TapFactory } from '../proxy/tap.ts';
+import {
+  attachWebSocketTap,
+  openWebSocketTap,
+  type WebSocketTap,
+  type WebSocketTapFactory,
+} from '../proxy/websocket-tap.ts';
 import { createAdminServer } from './admin-server.ts';
+import { serveH2cAlongside } from './h2c.ts';
 import { checkOrigin, checkRequestTarget } from './request-guard.ts';
 
 export interface ProxyServerOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly tapFactory?: TapFactory | undefined;
+  /** Observers of WebSocket tunnels (realtime APIs); the tunnel itself is never changed. */
+  readonly webSocketTapFactory?: WebSocketTapFactory | undefined;
   readonly adapterFor?: ((match: RouteMatch) => ProviderAdapter | undefined) | undefined;
   readonly onTapError?: ((error: unknown) => void) | undefined;
   /** Egress proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, either case). */
@@ -219,6 +228,12 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     },
     safeHandle,
   );
+  // HTTP/2 with prior knowledge (the AWS SDK's default for Bedrock) on the same port, into the same handler.
+  const h2c = serveH2cAlongside(dataServer, safeHandle, {
+    headersMs: config.timeouts.headersMs,
+    idleMs: config.timeouts.idleMs,
+    maxHeaderBytes: config.limits.maxHeaderBytes,
+  });
 
   // Parser errors (ambiguous framing, bad chunked encoding, oversized headers, header timeout) get llmtap's
   // JSON answer and the connection closes. The offending bytes (error.rawPacket) are never logged: they may
@@ -259,6 +274,12 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     ignorePath: true,
     xfwd: false,
   });
+  // Taps of upgrades in flight, by request: http-proxy hands the request back in its `proxyReqWs` event.
+  const webSocketTaps = new WeakMap<IncomingMessage, WebSocketTap>();
+  wsProxy.on('proxyReqWs', (proxyReq, req, socket) => {
+    const tap = webSocketTaps.get(req);
+    if (tap !== undefined) attachWebSocketTap(tap, proxyReq, socket as Socket);
+  });
   wsProxy.on('error', (error, _req, target) => {
     logger.warn('websocket upstream error', { code: (error as { code?: string }).code ?? error.name });
     if (target !== undefined && 'destroy' in target) (target as Socket).destroy();
@@ -270,6 +291,11 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     if (match === undefined || refusal !== undefined || originRefusal !== undefined) {
       socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
+    }
+    const wsTaps = options.webSocketTapFactory;
+    if (wsTaps !== undefined) {
+      const tap = openWebSocketTap(wsTaps, req, match, options.onTapError ?? (() => undefined));
+      if (tap !== undefined) webSocketTaps.set(req, tap);
     }
     wsProxy.ws(req, socket, head, { target: match.route.origin + match.upstreamPath + match.search });
   });
@@ -287,6 +313,7 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       draining = true;
       dataServer.close();
       dataServer.closeIdleConnections();
+      h2c.close();
       const deadline = Date.now() + timeoutMs;
       while (inFlight.size > 0 && Date.now() < deadline) {
         await new Promise((resolve) =>
@@ -296,6 +323,7 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       }
       const cut = inFlight.size;
       dataServer.closeAllConnections();
+      h2c.destroy();
       admin.close();
       admin.closeAllConnections();
       wsProxy.close();

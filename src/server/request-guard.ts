@@ -19,7 +19,8 @@ export const checkRequestTarget = (req: IncomingMessage): Refusal | undefined =>
   if (!url.startsWith('/')) {
     return { code: 'LLMTAP_BAD_REQUEST', message: 'only origin-form request targets (/path) are accepted' };
   }
-  const host = req.headers.host;
+  // HTTP/2 names the host in its :authority pseudo-header.
+  const host = req.headers.host ?? (req.headers[':authority'] as string | undefined);
   if (host === undefined || !loopbackHost.test(host)) {
     return {
       code: 'LLMTAP_FORBIDDEN_HOST',

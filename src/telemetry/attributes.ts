@@ -114,6 +114,8 @@ export const spanAttributes = (
     set(attrs, ATTR.priceTableVersion, priceTableVersion);
   }
   if (call.truncated) attrs[ATTR.captureTruncated] = true;
+  const extra = call.extraAttributes;
+  if (extra !== undefined) for (const key of Object.keys(extra)) set(attrs, key, extra[key]);
   return attrs;
 };
 

@@ -19,7 +19,7 @@ import {
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import type { CallObservation, CallObserver, TelemetryStage } from '../call-observer.ts';
+import type { CallObservation, CallObserver, SessionObservation, TelemetryStage } from '../call-observer.ts';
 import type { SemconvCompat } from '../config/schema.ts';
 import type { LogFields, Logger } from '../log.ts';
 import type { CallContext } from '../proxy/tap.ts';
@@ -56,6 +56,8 @@ export interface TelemetryOptions {
 }
 
 export interface Telemetry extends CallObserver {
+  /** A session span (realtime WebSocket) whose calls become its children. */
+  openSession(context: CallContext): SessionObservation;
   /** Counts a failure in a telemetry stage (`llmtap.telemetry.errors`) and warns, rate-limited. */
   recordError(stage: TelemetryStage, error: unknown): void;
   /** Flushes spans and metrics, bounded by the shutdown timeout. Idempotent. */
@@ -308,6 +310,30 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
           } catch (error) {
             recordError('observer', error);
             return undefined;
+          }
+        },
+      };
+    },
+    openSession(context: CallContext): SessionObservation {
+      let started: ReturnType<typeof startSpan>;
+      try {
+        if ((context.route.mode ?? 'full') !== 'metrics') started = startSpan(context);
+      } catch (error) {
+        recordError('observer', error);
+      }
+      const span = started?.span;
+      return {
+        upstreamHeaders: started?.headers,
+        end: (summary) => {
+          if (span === undefined) return;
+          try {
+            span.setAttributes(summary.attributes);
+            span.updateName(summary.name);
+            if (summary.errorType !== undefined)
+              span.setStatus({ code: SpanStatusCode.ERROR, message: summary.errorType });
+            span.end(summary.at);
+          } catch (error) {
+            recordError('export', error);
           }
         },
       };

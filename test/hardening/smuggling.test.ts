@@ -264,11 +264,8 @@ const framingCases: readonly RefusalCase[] = [
     status: 400,
     code: 'LLMTAP_BAD_REQUEST',
   },
-  {
-    name: 'HTTP/2 prior-knowledge preface on the HTTP/1.1 listener',
-    parts: () => ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
-    status: 400,
-  },
+  // The HTTP/2 preface now starts an h2c session on the same port (test/proxy/h2c.test.ts covers a preface
+  // followed by garbage: GOAWAY, closed, nothing upstream).
   {
     name: 'HTTP/1.1 without Host',
     parts: () => [head(['GET /up/v1/models HTTP/1.1'])],

@@ -1,0 +1,152 @@
+/**
+ * Cleartext HTTP/2 with prior knowledge (h2c) next to HTTP/1.1 on the same data port. The AWS SDK for JavaScript's
+ * Bedrock runtime client speaks HTTP/2 by default, also to an `http://` endpoint; an HTTP/1.1-only port answers its
+ * connection preface with a protocol error. Each new connection's first bytes tell the two apart: the HTTP/2 preface
+ * starts with `PRI`, which no HTTP/1.1 request llmtap serves does. HTTP/2 requests reach the same request handler
+ * through Node's compatibility API, so every route gets the same guards, streaming, backpressure and cancellation.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+
+export interface H2cOptions {
+  /** A connection that sends no first bytes within this long is closed (same as the HTTP/1.1 header timeout). */
+  readonly headersMs: number;
+  /** An HTTP/2 session without any frame in either direction for this long is closed. */
+  readonly idleMs: number;
+  /** Advertised SETTINGS_MAX_HEADER_LIST_SIZE (the HTTP/1.1 side's header limit). */
+  readonly maxHeaderBytes: number;
+}
+
+export interface H2c {
+  readonly server: Http2Server;
+  /** Graceful: GOAWAY to every session (streams in flight finish), no new connections are sniffed. */
+  close(): void;
+  /** Cuts what is left: sessions and connections still being sniffed. */
+  destroy(): void;
+}
+
+const preface = Buffer.from('PRI');
+
+/**
+ * HTTP/2 has no Transfer-Encoding: a body without Content-Length is framed by DATA frames. The request handler
+ * decides "has a body" as HTTP/1.1 does (Content-Length or Transfer-Encoding), so such a request is marked the way
+ * an HTTP/1.1 chunked one is; it is read the same way (the header is never forwarded: it is hop-by-hop).
+ */
+const asHttp1Request = (req: Http2ServerRequest): IncomingMessage => {
+  const { headers } = req;
+  if (headers['content-length'] === undefined && !req.stream.endAfterHeaders)
+    headers['transfer-encoding'] = 'chunked';
+  return req as unknown as IncomingMessage;
+};
+
+/**
+ * Two places where Node's compatibility response differs from an HTTP/1.1 one in what the handler relies on:
+ * - `writableFinished` is also true for a stream the client reset (RST_STREAM); the handler reads it to tell a
+ *   finished response from an abandoned one (which aborts the upstream), so here it means "ended and not reset";
+ * - HTTP/2 has no reason phrase: setting `statusMessage` would only print a process warning.
+ */
+const asHttp1Response = (res: Http2ServerResponse): ServerResponse => {
+  const { stream } = res;
+  Object.defineProperty(res, 'writableFinished', {
+    get: () => res.writableEnded && stream.closed && stream.rstCode === constants.NGHTTP2_NO_ERROR,
+  });
+  Object.defineProperty(res, 'statusMessage', { value: '', writable: true });
+  return res as unknown as ServerResponse;
+};
+
+/**
+ * Takes over `server`'s connections: each is sniffed and handed either to Node's HTTP/1.1 connection handling (as if
+ * nothing happened) or to an HTTP/2 session whose requests go to `handler`.
+ */
+export const serveH2cAlongside = (
+  server: Server,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  options: H2cOptions,
+): H2c => {
+  const h2 = createServer(
+    {
+      settings: { maxHeaderListSize: options.maxHeaderBytes, enablePush: false },
+      // Past this many headers a stream is refused (never silently trimmed); the byte limit above bounds memory.
+      maxHeaderListPairs: 1024,
+    },
+    (req, res) => handler(asHttp1Request(req), asHttp1Response(res)),
+  );
+  const sessions = new Set<Http2Session>();
+  h2.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    // A broken peer ends its own session; nothing else may crash the process.
+    session.on('error', () => session.destroy());
+    session.setTimeout(options.idleMs);
+    session.on('timeout', () => session.destroy());
+  });
+
+  const http1 = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const sniffing = new Set<Socket>();
+  let closed = false;
+
+  server.on('connection', (socket: Socket) => {
+    if (closed) {
+      socket.destroy();
+      return;
+    }
+    sniffing.add(socket);
+    let seen: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), options.headersMs);
+    timer.unref();
+    const done = (): void => {
+      clearTimeout(timer);
+      sniffing.delete(socket);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    const onError = (): void => {
+      done();
+      socket.destroy();
+    };
+    const onClose = (): void => done();
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const compared = Math.min(seen.length, preface.length);
+      const isH2 = seen.subarray(0, compared).equals(preface.subarray(0, compared));
+      // Too few bytes to tell yet (a client writing its first line byte by byte).
+      if (isH2 && seen.length < preface.length) return;
+      done();
+      socket.pause();
+      socket.unshift(seen);
+      if (isH2) {
+        // The session reads what is buffered on the socket itself (and owns the socket from here).
+        h2.emit('connection', socket);
+        return;
+      }
+      for (const listener of http1) listener.call(server, socket);
+      socket.resume();
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  });
+
+  return {
+    server: h2,
+    close() {
+      closed = true;
+      for (const session of sessions) session.close();
+    },
+    destroy() {
+      closed = true;
+      for (const session of sessions) session.destroy();
+      for (const socket of sniffing) socket.destroy();
+    },
+  };
+};
