@@ -15,8 +15,14 @@ Flags:
   --tls-cert FILE              serving certificate, PEM (default /etc/llmtap-injector/tls/tls.crt)
   --tls-key FILE               its private key, PEM (default /etc/llmtap-injector/tls/tls.key)
   --tls-reload-interval DUR    how often the files are re-read for rotation (default 30s; 0 = never)
-  --sidecar-mode MODE          native (init container with restartPolicy Always; Kubernetes >= 1.29)
-                               or classic (an ordinary container; older clusters). Default native.
+  --sidecar-mode MODE          auto (default): native from Kubernetes 1.29 on, as the API server's /version
+                               says, else classic (also when the version cannot be read); native (init
+                               container with restartPolicy Always); classic (an ordinary container).
+                               Every pod's llmtap.io/status annotation records the mode and why
+  --kube-api URL               API server for --sidecar-mode=auto (default: https://$KUBERNETES_SERVICE_HOST:
+                               $KUBERNETES_SERVICE_PORT)
+  --kube-ca FILE               its CA (default /etc/llmtap-injector/kube-ca/ca.crt: the kube-root-ca.crt
+                               ConfigMap)
   --sidecar-template FILE      the sidecar definition (default: the bundled
                                deploy/components/llmtap-sidecar/sidecar.yaml)
   --image IMAGE                sidecar image (default: the template's)
@@ -58,7 +64,9 @@ export interface InjectorFlags {
   readonly certFile: string;
   readonly keyFile: string;
   readonly reloadIntervalMs: number;
-  readonly mode: SidecarMode;
+  readonly mode: SidecarMode | 'auto';
+  readonly kubeApi: string | undefined;
+  readonly kubeCaFile: string;
   readonly templateFile: string | undefined;
   readonly image: string | undefined;
   readonly proxyUrl: string;
@@ -98,7 +106,9 @@ const flagsSchema = z.object({
   'tls-cert': z.string().min(1).default('/etc/llmtap-injector/tls/tls.crt'),
   'tls-key': z.string().min(1).default('/etc/llmtap-injector/tls/tls.key'),
   'tls-reload-interval': durationSchema.default(30_000),
-  'sidecar-mode': z.enum(['native', 'classic']).default('native'),
+  'sidecar-mode': z.enum(['auto', 'native', 'classic']).default('auto'),
+  'kube-api': z.url({ protocol: /^https$/ }).optional(),
+  'kube-ca': z.string().min(1).default('/etc/llmtap-injector/kube-ca/ca.crt'),
   'sidecar-template': z.string().min(1).optional(),
   image: z.string().min(1).optional(),
   'proxy-url': z
@@ -131,6 +141,8 @@ export const parseInjectorFlags = (
         'tls-key': stringOption,
         'tls-reload-interval': stringOption,
         'sidecar-mode': stringOption,
+        'kube-api': stringOption,
+        'kube-ca': stringOption,
         'sidecar-template': stringOption,
         image: stringOption,
         'proxy-url': stringOption,
@@ -167,6 +179,8 @@ export const parseInjectorFlags = (
     keyFile: f['tls-key'],
     reloadIntervalMs: f['tls-reload-interval'],
     mode: f['sidecar-mode'],
+    kubeApi: f['kube-api'],
+    kubeCaFile: f['kube-ca'],
     templateFile: f['sidecar-template'],
     image: f.image,
     proxyUrl: f['proxy-url'],

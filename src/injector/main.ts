@@ -11,6 +11,7 @@ import { injectorUsage, parseInjectorFlags } from './flags.ts';
 import { handleReview } from './handler.ts';
 import type { InjectOptions } from './mutate.ts';
 import { startInjectorServer } from './server.ts';
+import { detectSidecarMode, inClusterApiUrl, type ModeChoice } from './server-version.ts';
 import { defaultTemplatePath, loadTemplate } from './template.ts';
 
 /** The package version, from the nearest package.json above this module (source or dist). */
@@ -63,9 +64,19 @@ export const runInjector = async (
       );
     }
     const template = loadTemplate(templateFile);
+    // auto: asked once at start and again every 10 minutes (a cluster upgrade needs no injector restart).
+    const detect = (): Promise<ModeChoice> =>
+      detectSidecarMode({
+        apiUrl: flags.kubeApi ?? inClusterApiUrl(env),
+        caFile: flags.kubeCaFile,
+        timeoutMs: 3000,
+      });
+    let choice: ModeChoice =
+      flags.mode === 'auto' ? await detect() : { mode: flags.mode, reason: `--sidecar-mode=${flags.mode}` };
     const options: InjectOptions = {
       template,
-      mode: flags.mode,
+      mode: choice.mode,
+      modeReason: choice.reason,
       image: flags.image,
       proxyUrl: flags.proxyUrl,
       defaultProviders: flags.defaultProviders,
@@ -79,19 +90,33 @@ export const runInjector = async (
       keyFile: flags.keyFile,
       reloadIntervalMs: flags.reloadIntervalMs,
       maxBodyBytes: 4 * 1024 * 1024,
-      review: (body) => handleReview(body, options),
+      review: (body) => handleReview(body, { ...options, mode: choice.mode, modeReason: choice.reason }),
       logger,
     });
     const signalled = waitForSignal();
+    const refresh =
+      flags.mode === 'auto'
+        ? setInterval(() => {
+            void detect().then((next) => {
+              if (next.detected !== true && choice.detected === true) return;
+              if (next.mode !== choice.mode)
+                logger.warn('sidecar mode changed', { mode: next.mode, reason: next.reason });
+              choice = next;
+            });
+          }, 600_000)
+        : undefined;
+    refresh?.unref();
     logger.info('injector listening', {
       address: server.address.address,
       port: server.address.port,
-      mode: flags.mode,
+      mode: choice.mode,
+      modeReason: choice.reason,
       image: options.image ?? template.container.image,
       template: templateFile,
       excludedNamespaces: [...flags.excludedNamespaces],
     });
     const signal = await signalled;
+    clearInterval(refresh);
     // Endpoints update after SIGTERM, not before: keep answering until the Service has moved on, since
     // a review that cannot connect means a pod created without llmtap (failurePolicy: Ignore).
     server.setDraining();

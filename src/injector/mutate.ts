@@ -46,6 +46,8 @@ export type SidecarMode = 'native' | 'classic';
 export interface InjectOptions {
   readonly template: SidecarTemplate;
   readonly mode: SidecarMode;
+  /** Why this mode (`--sidecar-mode=auto`: the API server version), recorded in the status annotation. */
+  readonly modeReason?: string | undefined;
   /** Overrides the template's image (the injector's own release). */
   readonly image?: string | undefined;
   /** Origin of llmtap's data port as the app sees it, e.g. `http://127.0.0.1:4545`. */
@@ -75,6 +77,7 @@ export type SkipReason =
 export interface InjectionStatus {
   readonly version: string;
   readonly mode: SidecarMode;
+  readonly modeReason?: string;
   readonly image: string;
   readonly serviceName: string | undefined;
   readonly config: string | null;
@@ -337,6 +340,7 @@ export const decide = (pod: PodLike, namespace: string | undefined, options: Inj
   const status: InjectionStatus = {
     version: options.version,
     mode: options.mode,
+    ...(options.modeReason === undefined ? {} : { modeReason: options.modeReason }),
     image: sidecar.image,
     serviceName,
     config,

@@ -1,6 +1,10 @@
 /** `runInjector` as a real process: flags, JSON log lines, /healthz, one review, SIGTERM → exit 0. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../deploy/kubectl.ts';
 import { call } from './client.ts';
@@ -103,7 +107,9 @@ describe('llmtap inject (process)', () => {
       { K8S_NAMESPACE_NAME: 'llmtap-system' },
     );
     const listening = await run.waitFor('injector listening');
-    expect(listening).toMatchObject({ level: 'info', address: '127.0.0.1', mode: 'native' });
+    // Default --sidecar-mode=auto, and no API server to ask here: classic, which works everywhere.
+    expect(listening).toMatchObject({ level: 'info', address: '127.0.0.1', mode: 'classic' });
+    expect(listening.modeReason).toMatch(/^auto: API server version unknown \(not in a cluster\)/);
     expect(listening.excludedNamespaces).toContain('llmtap-system');
     const port = listening.port as number;
 
@@ -131,6 +137,63 @@ describe('llmtap inject (process)', () => {
     expect(run.lines.map((l) => l.msg)).toEqual(
       expect.arrayContaining(['injector listening', 'injector stopping', 'injector stopped']),
     );
+  });
+
+  it('--sidecar-mode=auto asks the API server: 1.30 → native sidecars, recorded on the pod', async () => {
+    const ca = makeTestCa();
+    const pair = ca.issue('serving');
+    const api = createServer({ cert: pair.cert, key: readFileSync(pair.keyFile) }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ major: '1', minor: '30+', gitVersion: 'v1.30.4-eks-a737599' }));
+    });
+    api.listen(0, '127.0.0.1');
+    await once(api, 'listening');
+    try {
+      const apiPort = (api.address() as AddressInfo).port;
+      const run = start([
+        '--listen',
+        '127.0.0.1:0',
+        '--tls-cert',
+        pair.certFile,
+        '--tls-key',
+        pair.keyFile,
+        '--tls-reload-interval',
+        '0',
+        '--kube-api',
+        `https://127.0.0.1:${apiPort}`,
+        '--kube-ca',
+        join(ca.dir, 'ca.crt'),
+      ]);
+      const listening = await run.waitFor('injector listening');
+      expect(listening).toMatchObject({
+        mode: 'native',
+        modeReason: 'auto: API server v1.30.4-eks-a737599 >= 1.29',
+      });
+      const reply = await call(listening.port as number, ca.caCert, {
+        body: JSON.stringify(review(deploymentPod())),
+      });
+      const response = (JSON.parse(reply.text) as { response: { patch: string } }).response;
+      const patch = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as Array<{
+        path: string;
+        value: unknown;
+      }>;
+      expect(patch.some((op) => op.path.startsWith('/spec/initContainers'))).toBe(true);
+      const statusOp = patch.find(
+        (op) => op.path.endsWith('llmtap.io~1status') || op.path.endsWith('/annotations'),
+      );
+      const status =
+        typeof statusOp?.value === 'string'
+          ? statusOp.value
+          : (statusOp?.value as Record<string, string> | undefined)?.['llmtap.io/status'];
+      expect(JSON.parse(status ?? '{}')).toMatchObject({
+        mode: 'native',
+        modeReason: expect.stringContaining('v1.30.4'),
+      });
+      run.child.kill('SIGTERM');
+      expect(await run.exit()).toBe(0);
+    } finally {
+      api.close();
+    }
   });
 
   it('exits 1 with a coded log line when the certificate cannot be loaded', async () => {

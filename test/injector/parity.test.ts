@@ -120,7 +120,17 @@ describe('deploy/injector manifests', () => {
 
   it('runs `llmtap inject` with flags the injector accepts, the same image for itself and the sidecar', () => {
     expect(container?.args[0]).toBe('inject');
-    expect(flags.mode).toBe('native');
+    // auto: native from 1.29 on, classic below or when the API server cannot be asked (no pod hangs in Init).
+    expect(flags.mode).toBe('auto');
+    // It reads the cluster CA from the kube-root-ca.crt ConfigMap, and still mounts no API token.
+    const mount = ((container?.volumeMounts ?? []) as Array<{ name: string; mountPath: string }>).find((m) =>
+      flags.kubeCaFile.startsWith(`${m.mountPath}/`),
+    );
+    const volume = deployment.spec.template.spec.volumes.find((v) => v.name === mount?.name) as
+      | { configMap?: { name: string; items: Array<{ key: string; path: string }> } }
+      | undefined;
+    expect(volume?.configMap?.name).toBe('kube-root-ca.crt');
+    expect(volume?.configMap?.items).toEqual([{ key: 'ca.crt', path: flags.kubeCaFile.split('/').pop() }]);
     expect(flags.image).toBe(container?.image);
     expect(flags.image).toBe(template.container.image);
     expect(flags.excludedNamespaces.has(deployment.metadata.namespace)).toBe(true);
