@@ -136,3 +136,39 @@ describe('the fake backend rejects what the real one rejects (negative controls)
     }
   });
 });
+
+describe('GenAI events: bounded queue, fail-open', () => {
+  it('records that do not fit are dropped and counted, the logs endpoint being down never touches the calls', async () => {
+    const backend = await startFakeOtlpBackend(token);
+    try {
+      const app = await replay.start(backend, {
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'EVENT_ONLY',
+        // Nothing listens there; one record fits the queue and waits for a batch that never comes in time.
+        OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://127.0.0.1:9/v1/logs',
+        OTEL_BLRP_MAX_QUEUE_SIZE: '1',
+        OTEL_BLRP_SCHEDULE_DELAY: '600000',
+      });
+      try {
+        // replay.call checks the app got the provider's exact bytes and status, each time.
+        for (const call of backendCalls) await replay.call(app, call.file, call.prefix);
+      } finally {
+        await app.shutdown();
+      }
+      const dropped = backend.metrics
+        .filter((m) => m.name === 'llmtap.telemetry.dropped')
+        .flatMap((m) => m.points)
+        .filter(
+          (p) =>
+            p.attributes['llmtap.telemetry.signal'] === 'logs' &&
+            p.attributes['llmtap.telemetry.drop_reason'] === 'queue_full',
+        )
+        .reduce((sum, p) => sum + (p.value ?? 0), 0);
+      expect(dropped).toBe(backendCalls.length - 1);
+      // EVENT_ONLY: content stays off the spans.
+      expect(backend.spans).toHaveLength(backendCalls.length);
+      for (const span of backend.spans) expect(span.attributes['gen_ai.input.messages']).toBeUndefined();
+    } finally {
+      await backend.close();
+    }
+  });
+});
