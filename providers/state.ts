@@ -29,6 +29,10 @@ const ErrorBody = zObject({
   error: zObject({ code: zAny, type: zAny, status: zAny }),
   // AWS JSON errors: `{"__type":"com.amazon...#ValidationException","message":…}`.
   __type: zFact,
+  // vLLM / SGLang / Mistral: `{"object":"error","message":…,"type":"rate_limited","code":"1300"}` at the top level.
+  object: zAny,
+  type: zAny,
+  code: zAny,
 });
 
 export const errorTypeOf = (value: unknown): string | undefined => {
@@ -38,6 +42,8 @@ export const errorTypeOf = (value: unknown): string | undefined => {
   if (inner !== undefined) {
     return stringCode(inner.code) ?? codeLike(inner.type) ?? stringCode(inner.status) ?? codeLike(inner.code);
   }
+  // Its `type` names the error (`rate_limited`, `BadRequestError`); its `code` is often a number or a status.
+  if (body.object === 'error') return codeLike(body.type) ?? stringCode(body.code) ?? codeLike(body.code);
   const awsType = body.__type;
   return awsType === undefined ? undefined : codeLike(awsType.slice(awsType.lastIndexOf('#') + 1));
 };
