@@ -10,8 +10,10 @@ export const config = defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: [...configDefaults.exclude, slowTests],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Generous: a passing test never waits for these, and on a shared 2-core machine under load a CLI start alone
+    // can take 5-10 s. Tests wait for positive signals, not for deadlines.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     pool: 'forks',
     globalSetup: ['test/setup/private-tmpdir.ts'],
   },

@@ -120,7 +120,7 @@ describe('llmtap CLI', () => {
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    await expect.poll(() => /admin\s+(http:\S+)/.exec(stderr)?.[1], { timeout: 10_000 }).toBeDefined();
+    await expect.poll(() => /admin\s+(http:\S+)/.exec(stderr)?.[1], { timeout: 45_000 }).toBeDefined();
     const data = /data plane\s+(http:\S+)/.exec(stderr)?.[1] as string;
     const admin = /admin\s+(http:\S+)/.exec(stderr)?.[1] as string;
     expect(stderr).toContain(`${data}/local`);

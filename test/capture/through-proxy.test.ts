@@ -116,7 +116,7 @@ const adapter = (id: string): ProviderAdapter => {
 
 /** The record for the call just made (the tap finishes after the client saw the end, so poll briefly). */
 const nextCall = async (count: number): Promise<LlmCall> => {
-  await expect.poll(() => calls.length, { timeout: 5000, interval: 10 }).toBe(count);
+  await expect.poll(() => calls.length, { timeout: 30_000, interval: 10 }).toBe(count);
   return calls[count - 1] as LlmCall;
 };
 

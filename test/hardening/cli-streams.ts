@@ -48,3 +48,30 @@ export const streamingUpstream = (count: number, gapMs: number) =>
 
 export const routeYaml = (url: string): string =>
   `routes:\n  - {prefix: /up, provider: openai, upstream: "${url}", streamUsage: passthrough}\n`;
+
+/**
+ * An upstream streaming `count` events: the first `before` at once, the rest (`gapMs` apart) only after `release()`,
+ * so a test decides when the stream may end instead of racing a timer on a loaded machine.
+ */
+export const gatedUpstream = async (count: number, before: number, gapMs = 10) => {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const upstream = await startCountingUpstream(async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < count && !res.destroyed; i += 1) {
+      if (i === before) await released;
+      res.write(event(i));
+      if (i >= before) await sleep(gapMs);
+    }
+    if (!res.destroyed) res.end('data: [DONE]\n\n');
+  });
+  return { upstream, release };
+};
+
+/** Resolves when the first body bytes of `res` arrived (attach the reader first, e.g. `collect`). */
+export const firstData = (res: IncomingMessage): Promise<void> =>
+  new Promise((resolve) => {
+    res.once('data', () => resolve());
+  });

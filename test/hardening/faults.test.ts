@@ -198,11 +198,10 @@ describe('upstream faults', () => {
 
   it('upstream never answers: 504 LLMTAP_UPSTREAM_TIMEOUT after timeouts.upstreamHeadersMs', async () => {
     const s = await setup(() => undefined, { timeouts: { upstreamHeadersMs: 300 } });
-    const started = Date.now();
     const answer = await rawRequest(`${s.base}/v1/chat/completions`, { method: 'POST', body: chatBody });
     expect(answer.status).toBe(504);
     expect(JSON.parse(answer.body.toString()).error.code).toBe('LLMTAP_UPSTREAM_TIMEOUT');
-    expect(Date.now() - started).toBeLessThan(3000);
+    // The cause, not the elapsed time (the default upstreamHeadersMs, 10 min, would outlast the test).
     const log = await lastRequestLog(s, 1);
     expect(log.error).toBe('UND_ERR_HEADERS_TIMEOUT');
   });
@@ -220,13 +219,12 @@ describe('upstream faults', () => {
       },
       { timeouts: { idleMs: 400 } },
     );
-    const started = Date.now();
+    // Nothing but the 400 ms idle timeout can end this stream within the test (the default is 10 min).
     const { res } = await open(`${s.base}/v1/chat/completions`);
     const { text, ending } = await readAll(res);
     expect(ending).toBe('failed');
     expect(text).toBe(event(0));
-    expect(Date.now() - started).toBeLessThan(3000);
-    expect(await waitUntil(() => upstreamSocketClosed, 2000)).toBe(true);
+    expect(await waitUntil(() => upstreamSocketClosed)).toBe(true);
     await expectStillServing(s);
   });
 
@@ -236,14 +234,13 @@ describe('upstream faults', () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write(event(0));
       },
-      { timeouts: { idleMs: 60_000 } },
+      // The global one outlasts the test: only the route's can end the stream.
+      { timeouts: { idleMs: 600_000 } },
       { idleTimeoutMs: 400 },
     );
-    const started = Date.now();
     const { res } = await open(`${s.base}/v1/chat/completions`);
     const { ending } = await readAll(res);
     expect(ending).toBe('failed');
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('no total-duration cap: a stream longer than several idle timeouts completes while bytes keep flowing', async () => {
@@ -291,7 +288,8 @@ describe('upstream faults', () => {
     const answer = await rawRequest(`${app.server.dataUrl}/hole/v1/models`);
     expect(answer.status).toBe(504);
     expect(JSON.parse(answer.body.toString()).error.code).toBe('LLMTAP_UPSTREAM_TIMEOUT');
-    expect(Date.now() - started).toBeLessThan(3000);
+    // The configured 300 ms and not the 10 s default (both are connect timeouts: only the time tells them apart).
+    expect(Date.now() - started).toBeLessThan(9000);
   });
 
   it('upstream refuses connections: 502 LLMTAP_UPSTREAM_CONNECT', async () => {
@@ -314,12 +312,11 @@ describe('slow and vanishing clients', () => {
     const s = await setup(undefined, { timeouts: { headersMs: 500 } });
     const port = portOf(s.app.server.dataUrl);
     const headBytes = `GET /up/v1/models HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: ${'a'.repeat(200)}\r\n\r\n`;
-    const started = Date.now();
-    const answer = await rawExchange(port, headBytes.split(''), { gapMs: 20, timeoutMs: 4000 });
+    // The client gives up after 20 s, before the default headersMs (30 s): only the configured 500 ms answers 408.
+    const answer = await rawExchange(port, headBytes.split(''), { gapMs: 20, timeoutMs: 20_000 });
     expect(answer.closed).toBe(true);
     expect(answer.status).toBe(408);
     expect(errorCodeOf(answer.text)).toBe('LLMTAP_REQUEST_TIMEOUT');
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(s.upstream.connections()).toBe(0);
   });
 
@@ -349,7 +346,10 @@ describe('slow and vanishing clients', () => {
       { timeoutMs: 3000 },
     );
     expect(answer.closed).toBe(true);
-    await sleep(100);
+    // Positive first: the upstream request's connection was closed (aborted), then: it never completed.
+    expect(await waitUntil(() => s.upstream.connections() > 0 && s.upstream.openConnections() === 0)).toBe(
+      true,
+    );
     expect(s.upstream.completed).toHaveLength(0);
   });
 
@@ -363,8 +363,7 @@ describe('slow and vanishing clients', () => {
   ] as const;
 
   for (const [index, stage] of stages.entries()) {
-    it(`client disconnects ${stage}: upstream released within 1 s, call logged, llmtap keeps serving`, async () => {
-      let upstreamClosedAt: number | undefined;
+    it(`client disconnects ${stage}: upstream released, call logged, llmtap keeps serving`, async () => {
       let release: (() => void) | undefined;
       const s = await setup(async (_req, res) => {
         if (index === 2) {
@@ -376,11 +375,12 @@ describe('slow and vanishing clients', () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.flushHeaders();
         if (index === 3) return;
-        for (let i = 0; i < 400 && !res.destroyed; i += 1) {
+        // Until llmtap lets go: a stream that ended on its own would free its connection for keep-alive, and its
+        // closing would prove nothing.
+        for (let i = 0; !res.destroyed; i += 1) {
           res.write(event(i));
           await sleep(10);
         }
-        res.end();
       });
       cleanups.push(async () => release?.());
       const port = portOf(s.app.server.dataUrl);
@@ -406,20 +406,13 @@ describe('slow and vanishing clients', () => {
         if (index === 3) await waitUntil(() => Buffer.concat(received).includes('\r\n\r\n'), 2000);
         if (index === 4) await waitUntil(() => Buffer.concat(received).toString().includes('"t3"'), 2000);
       }
-      const goneAt = Date.now();
       socket.destroy();
-      // The one upstream connection of this call (undici would keep a healthy one alive): closed when aborted.
-      void waitUntil(() => s.upstream.connections() > 0 && s.upstream.openConnections() === 0, 3000).then(
-        (closed) => {
-          if (closed) upstreamClosedAt = Date.now();
-        },
-      );
+      // The one upstream connection of this call: its upstream never ends the call by itself, so it closes only
+      // when llmtap aborts it (undici would keep a healthy one alive).
       if (index >= 1) {
-        expect(await waitUntil(() => upstreamClosedAt !== undefined, 2000)).toBe(true);
-        expect((upstreamClosedAt as number) - goneAt).toBeLessThan(1000);
-      } else {
-        await sleep(100);
-        expect(s.upstream.connections()).toBe(0);
+        expect(
+          await waitUntil(() => s.upstream.connections() > 0 && s.upstream.openConnections() === 0),
+        ).toBe(true);
       }
       if (index >= 2) {
         const log = await lastRequestLog(s, 1);
@@ -427,6 +420,8 @@ describe('slow and vanishing clients', () => {
       }
       expect(s.upstream.completed.every((r) => r.body.length < big)).toBe(true);
       await expectStillServing(s);
+      // A half-sent head never reaches the upstream: the request after it (a barrier) is the only one there.
+      if (index === 0) expect(s.upstream.requestStarts()).toBe(1);
       // Nothing is left in flight: drain finds no stream to cut.
       expect((await s.app.shutdown()).cut).toBe(0);
     });
@@ -577,12 +572,11 @@ describe('waiting for the first response byte is governed by upstreamHeadersMs, 
       },
       { timeouts: { idleMs: 300, upstreamHeadersMs: 5000 } },
     );
-    const started = Date.now();
+    // Only a re-armed idle timer can end this stream within the test.
     const { res } = await open(`${s.base}/v1/chat/completions`);
     const { text, ending } = await readAll(res);
     expect(text).toBe(event(0));
     expect(ending).toBe('failed');
-    expect(Date.now() - started).toBeLessThan(4000);
   });
 
   it('a call that ends before its head (upstream timeout) leaves its socket under the idle rules', async () => {
@@ -599,14 +593,14 @@ describe('waiting for the first response byte is governed by upstreamHeadersMs, 
 describe('client disconnects before the upstream request exists', () => {
   it('while llmtap is still connecting (TLS handshake pending): the call ends at once; the attempt ends by connectMs', async () => {
     const held: Socket[] = [];
-    let closedAt: number | undefined;
+    let closed = false;
     const blackhole: TcpServer = createTcpServer((socket) => {
       held.push(socket);
       socket.on('error', () => undefined);
       // Flowing, so the peer's FIN is noticed (a paused socket never emits 'end'/'close').
       socket.resume();
       socket.once('close', () => {
-        closedAt = Date.now();
+        closed = true;
       });
     });
     blackhole.listen(0, '127.0.0.1');
@@ -630,14 +624,12 @@ describe('client disconnects before the upstream request exists', () => {
     req.on('error', () => undefined);
     req.end(chatBody);
     expect(await waitUntil(() => held.length === 1, 2000)).toBe(true);
-    const goneAt = Date.now();
     req.destroy();
-    // The call is over for llmtap at once…
-    expect(await waitUntil(() => app.requestLogs().length === 1, 1000)).toBe(true);
+    // The call is over for llmtap…
+    expect(await waitUntil(() => app.requestLogs().length === 1)).toBe(true);
     expect(app.requestLogs()[0]?.error).toBe('CLIENT_ABORTED');
-    // …and the half-open connection attempt does not outlive the connect timeout (no request was ever sent on it).
-    expect(await waitUntil(() => closedAt !== undefined, 3000)).toBe(true);
-    expect((closedAt as number) - goneAt).toBeLessThan(2500);
+    // …and the half-open connection attempt is closed (by the connect timeout: the blackhole never closes it).
+    expect(await waitUntil(() => closed)).toBe(true);
   });
 
   it('during the chunked read-ahead: nothing reaches the upstream, and llmtap keeps serving', async () => {
@@ -652,9 +644,9 @@ describe('client disconnects before the upstream request exists', () => {
     );
     await sleep(100);
     socket.destroy();
-    await sleep(200);
-    expect(s.upstream.connections()).toBe(0);
+    // A barrier, not a wait: the request after it is the only one the upstream ever saw.
     await expectStillServing(s);
+    expect(s.upstream.requestStarts()).toBe(1);
   });
 });
 

@@ -155,9 +155,18 @@ export const startCountingUpstream = async (
   };
 };
 
-/** Polls `predicate` every 10 ms until it holds or `timeoutMs` passes; returns whether it held. */
-export const waitUntil = async (predicate: () => boolean, timeoutMs = 2000): Promise<boolean> => {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * A deadline is only ever reached by a failing test, so none is shorter than this: on a loaded machine (CI beside
+ * other suites, CPU hogs) a signal that takes 50 ms alone can take seconds.
+ */
+const minWaitMs = 15_000;
+
+/**
+ * Polls `predicate` every 10 ms until it holds or the deadline passes (`timeoutMs`, at least 15 s); returns
+ * whether it held. For positive signals only: never to wait out a time before asserting that nothing happened.
+ */
+export const waitUntil = async (predicate: () => boolean, timeoutMs = minWaitMs): Promise<boolean> => {
+  const deadline = Date.now() + Math.max(timeoutMs, minWaitMs);
   while (!predicate()) {
     if (Date.now() > deadline) return false;
     await sleep(10);
@@ -210,7 +219,7 @@ export const launchCli = async (
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
   });
-  const started = await waitUntil(() => /admin\s+http:\S+/.test(err) || child.exitCode !== null, 15_000);
+  const started = await waitUntil(() => /admin\s+http:\S+/.test(err) || child.exitCode !== null, 45_000);
   const dataUrl = /data plane\s+(http:\S+)/.exec(err)?.[1];
   const adminUrl = /admin\s+(http:\S+)/.exec(err)?.[1];
   if (!started || dataUrl === undefined || adminUrl === undefined) {
