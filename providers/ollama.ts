@@ -29,9 +29,10 @@ import {
   textPart,
 } from './content.ts';
 import { createOpenAiParser, openAiApiOf, openAiDialect, openAiFraming } from './openai-dialect.ts';
-import { chatMessages } from './openai-request.ts';
+import { chatMessages, openAiApiFor } from './openai-request.ts';
 import { read, zAny, zBoolean, zCount, zFact, zNumber, zObject, zStops } from './schema.ts';
 import { ResponseState } from './state.ts';
+import { openAiStreamUsage } from './stream-usage.ts';
 
 const NATIVE = 'native';
 const NATIVE_PATH = /\/api\/(chat|generate|embed|embeddings)$/;
@@ -42,8 +43,8 @@ const NATIVE_OPERATION: Readonly<Record<string, Operation>> = {
   embeddings: 'embeddings',
 };
 
-// No usage injection: `patchRequest` sees only the body, and a native `/api/chat` body looks like an OpenAI
-// chat body; injecting into native requests would alter traffic for nothing.
+// Usage injection on the OpenAI-compatible `/v1/chat/completions` only (by path: a native `/api/chat` body
+// looks like an OpenAI chat body, and native streams carry their counts anyway).
 const dialect = openAiDialect({ id: 'ollama', providerName: 'ollama', injectUsage: false });
 
 const nativeOperation = (path: string): Operation | undefined => {
@@ -198,6 +199,13 @@ export const ollama = defineAdapter({
       : facts;
   },
   framing: ollamaFraming,
+  streamUsage: {
+    patchRequest: (body, target) =>
+      target !== undefined && nativeOperation(target.path) === undefined && openAiApiFor(target) === 'chat'
+        ? openAiStreamUsage.patchRequest(body, target)
+        : undefined,
+    createResponseFilter: openAiStreamUsage.createResponseFilter,
+  },
   createParser(request, head, options) {
     const budget = responseBudget(request, options);
     const framing = ollamaFraming(request, head);

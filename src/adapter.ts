@@ -86,8 +86,9 @@ export interface StreamUsageInjection {
    * (e.g. `"stream_options":{"include_usage":true},`), or undefined to leave the request alone.
    * In a body above 64 KB, members above 64 KB arrive as empty values of their kind (`[]`, `{}`, `''`):
    * the body is skimmed, not parsed whole, because this runs before the request is forwarded.
+   * `target` is the upstream request (path and query tell the API and, for Azure, the api-version).
    */
-  patchRequest(body: unknown): string | undefined;
+  patchRequest(body: unknown, target?: RequestTarget): string | undefined;
   /** A filter for the client-facing bytes of a response whose request was patched. */
   createResponseFilter(): ResponseFilter;
 }

@@ -185,7 +185,15 @@ class Call implements Dispatcher.DispatchHandler {
     const { injection } = this;
     let plan: ReturnType<typeof planUsageInjection>;
     try {
-      plan = injection === undefined ? undefined : planUsageInjection(body, injection);
+      const { upstreamPath, search } = this.match;
+      plan =
+        injection === undefined
+          ? undefined
+          : planUsageInjection(body, injection, {
+              method: this.method,
+              path: upstreamPath,
+              query: new URLSearchParams(search),
+            });
     } catch (error) {
       // The patch is adapter code: if it fails, the request goes as the client sent it.
       this.shared.options.onTapError(error);

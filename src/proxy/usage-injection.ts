@@ -3,7 +3,7 @@
  * right after its opening `{` (no re-serialising: the client's bytes stay as they were around it), and the
  * client's copy of the response goes through the adapter's filter that removes what the patch added.
  */
-import type { ResponseFilter, StreamUsageInjection } from '../adapter.ts';
+import type { RequestTarget, ResponseFilter, StreamUsageInjection } from '../adapter.ts';
 import { skimJsonObject } from '../capture/json-skim.ts';
 import { SMALL_MEMBER_BYTES } from '../framing/json-members.ts';
 
@@ -28,6 +28,7 @@ const PARSE_WHOLE_BELOW = 64 * 1024;
 export const planUsageInjection = (
   body: Buffer,
   injection: StreamUsageInjection,
+  target?: RequestTarget,
 ): InjectionPlan | undefined => {
   if (body.indexOf(streamKey) === -1) return undefined;
   let open = 0;
@@ -46,7 +47,7 @@ export const planUsageInjection = (
     parsed = skimJsonObject(body.subarray(open), SMALL_MEMBER_BYTES, false, true);
     if (parsed === undefined) return undefined;
   }
-  const patch = injection.patchRequest(parsed);
+  const patch = injection.patchRequest(parsed, target);
   if (patch === undefined || patch === '') return undefined;
   let next = open + 1;
   while (next < body.length && isSpace(body[next])) next += 1;

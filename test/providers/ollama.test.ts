@@ -1,6 +1,7 @@
 /** Ollama adapter edge cases (bodies synthesised from ollama's documented NDJSON API). */
 import { describe, expect, it } from 'vitest';
 import { ollama } from '../../providers/ollama.ts';
+import { INCLUDE_USAGE_MEMBER } from '../../providers/stream-usage.ts';
 import type { ProviderAdapter } from '../../src/adapter.ts';
 import { describeStreamEdgeCases } from './edge-cases.ts';
 import { ndjson, replay, sse } from './helpers.ts';
@@ -108,8 +109,17 @@ describe('ollama specifics (synthesised)', () => {
     expect(call.response.usage.outputTokens).toBeUndefined();
   });
 
-  it('does not inject stream_options (a native body looks like an OpenAI one)', () => {
+  it('injects stream_options on the OpenAI-compatible /v1/chat/completions only, never on native paths', () => {
     const asAdapter: ProviderAdapter = ollama;
-    expect(asAdapter.streamUsage).toBeUndefined();
+    const body = { model: 'llama3', stream: true, messages: [{ role: 'user', content: 'hi' }] };
+    const target = (path: string) => ({ method: 'POST', path, query: new URLSearchParams() });
+    const patch = asAdapter.streamUsage?.patchRequest;
+    expect(patch?.(body, target('/v1/chat/completions'))).toBe(INCLUDE_USAGE_MEMBER);
+    // A native body looks like an OpenAI one: the path decides.
+    expect(patch?.(body, target('/api/chat'))).toBeUndefined();
+    expect(patch?.(body, target('/api/generate'))).toBeUndefined();
+    expect(patch?.(body, target('/v1/embeddings'))).toBeUndefined();
+    expect(patch?.({ ...body, stream: false }, target('/v1/chat/completions'))).toBeUndefined();
+    expect(patch?.(body)).toBeUndefined();
   });
 });

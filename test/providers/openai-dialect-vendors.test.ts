@@ -9,8 +9,9 @@ import { describeStreamEdgeCases } from './edge-cases.ts';
 import { adapter } from './helpers.ts';
 import { openAiChatScenario } from './scenarios.ts';
 
-const VENDORS: readonly (readonly [id: string, path: string, injects: boolean])[] = [
-  ['azure-openai', '/openai/deployments/gpt4o/chat/completions', false],
+/** `by-target`: injects only where the request's path/api-version accepts `stream_options`. */
+const VENDORS: readonly (readonly [id: string, path: string, injects: boolean | 'by-target'])[] = [
+  ['azure-openai', '/openai/deployments/gpt4o/chat/completions', 'by-target'],
   ['mistral', '/v1/chat/completions', false],
   ['groq', '/openai/v1/chat/completions', false],
   ['deepseek', '/chat/completions', false],
@@ -18,7 +19,7 @@ const VENDORS: readonly (readonly [id: string, path: string, injects: boolean])[
   ['openrouter', '/api/v1/chat/completions', false],
   ['xai', '/v1/chat/completions', true],
   ['openai-compatible', '/v1/chat/completions', true],
-  ['ollama', '/v1/chat/completions', false],
+  ['ollama', '/v1/chat/completions', 'by-target'],
 ];
 
 for (const [id, path] of VENDORS) describeStreamEdgeCases(openAiChatScenario(id, path));
@@ -26,6 +27,10 @@ for (const [id, path] of VENDORS) describeStreamEdgeCases(openAiChatScenario(id,
 describe('OpenAI-dialect vendor configuration', () => {
   it.each(VENDORS)('%s: usage injection only where the vendor accepts it', (id, _path, injects) => {
     const vendor: ProviderAdapter = adapter(id);
-    expect(vendor.streamUsage).toBe(injects ? openAiStreamUsage : undefined);
+    if (injects === 'by-target') {
+      expect(vendor.streamUsage?.createResponseFilter).toBe(openAiStreamUsage.createResponseFilter);
+      // Without the target it cannot tell, so it leaves the request alone.
+      expect(vendor.streamUsage?.patchRequest({ stream: true, messages: [] })).toBeUndefined();
+    } else expect(vendor.streamUsage).toBe(injects ? openAiStreamUsage : undefined);
   });
 });

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { azureAcceptsStreamOptions, azureOpenAi } from '../../providers/azure-openai.ts';
 import { openai } from '../../providers/openai.ts';
 import { INCLUDE_USAGE_MEMBER, openAiStreamUsage, UsageFilter } from '../../providers/stream-usage.ts';
 import { type Chunking, splitBytes } from '../capture/drive-tap.ts';
@@ -227,5 +228,41 @@ describe('the response filter', () => {
       ),
       { numRuns: 200, seed: 20261127 },
     );
+  });
+});
+
+describe('Azure OpenAI: injection by api-version', () => {
+  const body = { stream: true, messages: [{ role: 'user', content: 'hi' }] };
+  const target = (path: string) => ({
+    method: 'POST',
+    path: path.split('?')[0] as string,
+    query: new URLSearchParams(path.split('?')[1] ?? ''),
+  });
+  const deployment = (version: string) =>
+    target(`/openai/deployments/gpt-4o/chat/completions?api-version=${version}`);
+  const patch = (t: ReturnType<typeof target>) => azureOpenAi.streamUsage?.patchRequest(body, t);
+
+  it.each([
+    ['2024-09-01-preview', true],
+    ['2024-10-21', true],
+    ['2025-04-01-preview', true],
+    ['2024-08-01-preview', false],
+    ['2024-06-01', false],
+    ['2024-02-01', false],
+    ['2023-05-15', false],
+    ['latest', false],
+    ['', false],
+  ])('api-version %s → %s', (version, injects) => {
+    expect(patch(deployment(version))).toBe(injects ? INCLUDE_USAGE_MEMBER : undefined);
+  });
+
+  it('the v1 API accepts it; other APIs and no api-version do not', () => {
+    expect(patch(target('/openai/v1/chat/completions'))).toBe(INCLUDE_USAGE_MEMBER);
+    expect(patch(target('/openai/v1/chat/completions?api-version=preview'))).toBe(INCLUDE_USAGE_MEMBER);
+    expect(patch(target('/openai/deployments/gpt-4o/chat/completions'))).toBeUndefined();
+    expect(patch(target('/openai/deployments/gpt-4o/completions?api-version=2024-10-21'))).toBeUndefined();
+    expect(patch(target('/openai/v1/responses'))).toBeUndefined();
+    expect(azureOpenAi.streamUsage?.patchRequest(body)).toBeUndefined();
+    expect(azureAcceptsStreamOptions(deployment('2024-10-21'))).toBe(true);
   });
 });
