@@ -3,27 +3,23 @@
 #   docker build -t ghcr.io/llmtap/llmtap:0.1.0 .
 # Base images are pinned by exact Node version; pin by digest too in your registry mirror if you can.
 
-# 1. Compile TypeScript with the dev toolchain.
+# 1. Bundle the TypeScript sources with the dev toolchain (esbuild): dist/llmtap.js plus the chunks of lazily
+#    loaded features. Production dependencies only (scripts/bundle.ts refuses a dev-only input), so the
+#    runtime needs no node_modules at all.
 FROM node:24.9.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/bundle.ts ./scripts/bundle.ts
 COPY src ./src
 COPY providers ./providers
 RUN npm run build
 
-# 2. Production dependencies only, without install scripts.
-FROM node:24.9.0-bookworm-slim AS prod-deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-
-# 3. Runtime: compiled JS, production node_modules, and the sidecar template the injector reads.
+# 2. Runtime: the bundle, package.json (the version) and the sidecar template the injector reads.
 FROM node:24.9.0-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY deploy/components/llmtap-sidecar/sidecar.yaml ./deploy/components/llmtap-sidecar/sidecar.yaml
@@ -33,4 +29,4 @@ USER 65532:65532
 # 4545: the app's LLM calls (listens on 127.0.0.1 in a pod); 4546: admin (/healthz, /readyz).
 EXPOSE 4545 4546
 # Exec form: node is PID 1 and receives SIGTERM directly (llmtap drains, flushes, exits 0).
-ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+ENTRYPOINT ["node", "/app/dist/llmtap.js"]

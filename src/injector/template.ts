@@ -104,7 +104,7 @@ export const loadTemplate = (path: string): SidecarTemplate => {
 
 /**
  * Where the template sits next to this module: `<root>/deploy/...` from `<root>/src/injector` (source)
- * or `<root>/dist/src/injector` (built, and in the image under /app).
+ * or `<root>/dist` (the bundle, and in the image under /app).
  */
 export const defaultTemplatePath = (exists: (path: string) => boolean): string | undefined => {
   let dir = import.meta.dirname;

@@ -149,7 +149,7 @@ const main = async (): Promise<number> => {
   ]);
   const { port: upstreamPort } = await firstJsonLine<{ port: number }>(upstream, 10_000);
   const llmtapFlags = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`] : [];
-  const built = options.built ? buildForBench(RESULTS) : undefined;
+  const built = options.built ? await buildForBench(RESULTS) : undefined;
   for (const warning of built?.warnings ?? []) notes.push(warning);
   const env: TargetEnv = {
     built,

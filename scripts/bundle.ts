@@ -1,0 +1,154 @@
+/**
+ * `npm run build`: the image's command as one bundle (`dist/llmtap.js`), built with esbuild from the
+ * TypeScript sources, with production dependencies only.
+ *
+ * Why a bundle (#15): the image ran `dist/src/*.js` plus a production `node_modules`. Node then resolves,
+ * reads and keeps ~1,000 module files and their source text; one file with whitespace removed loads less
+ * and keeps less resident. Lazy features stay lazy: every `await import()` becomes its own chunk file next
+ * to the entry (ESM code splitting), read only when that feature first runs.
+ *
+ * Production only: esbuild's metafile lists every input; an input from a package the lockfile marks
+ * `dev: true` fails the build, so a stray import of a dev dependency can never ship.
+ *
+ *   node scripts/bundle.ts [--outDir DIR]     (default: dist)
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build, type Metafile, type Plugin } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Packages (lockfile keys like `node_modules/a/node_modules/b`) that only dev dependencies need. */
+const devOnlyPackages = (): Set<string> => {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  return new Set(
+    Object.entries(lock.packages)
+      .filter(([, entry]) => entry.dev === true)
+      .map(([key]) => key),
+  );
+};
+
+/** The lockfile key of the package an input path belongs to (`node_modules/@scope/name`), if any. */
+export const packageKeyOf = (input: string): string | undefined => {
+  const parts = input.split('/');
+  let end = -1;
+  for (let i = 0; i < parts.length; i += 1) {
+    if (parts[i] !== 'node_modules') continue;
+    end = i + ((parts[i + 1] ?? '').startsWith('@') ? 2 : 1);
+  }
+  if (end < 0) return undefined;
+  const start = parts.indexOf('node_modules');
+  return parts.slice(start, end + 1).join('/');
+};
+
+export const devInputs = (metafile: Metafile, dev: ReadonlySet<string>): string[] =>
+  Object.keys(metafile.inputs).filter((input) => {
+    const key = packageKeyOf(input);
+    return key !== undefined && dev.has(key);
+  });
+
+/**
+ * Node built-ins through `require` instead of ESM `import`. An ESM import of a built-in builds a facade that
+ * reads every export once, and `node:http`'s lazy exports (WebSocket, MessageEvent…) then load Node's own
+ * internal copy of undici (~680 KB of source, ~4 MB resident) that llmtap never uses. `require` hands out the
+ * module object itself, and esbuild's interop reads a named import only when it is used.
+ */
+const builtinsViaRequire: Plugin = {
+  name: 'builtins-via-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? { path: args.path, namespace: 'builtin-require' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+const undiciSlim: Plugin = {
+  name: 'undici-slim',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, (args) =>
+      args.importer.includes('node_modules') ? undefined : { path: 'undici', namespace: 'undici-slim' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'undici-slim' }, () => ({
+      contents: `export { default as Agent } from 'undici/lib/dispatcher/agent.js'; export { default as EnvHttpProxyAgent } from 'undici/lib/dispatcher/env-http-proxy-agent.js';`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+export const bundle = async (outDir: string): Promise<Metafile> => {
+  rmSync(outDir, { recursive: true, force: true });
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { llmtap: 'src/cli.ts' },
+    outdir: outDir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    // Whitespace and syntax only: function and class names stay, so logged stack frames stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    chunkNames: 'chunks/[name]-[hash]',
+    // Optional requires inside try/catch, absent from a production install: ws's native speed-ups (it falls
+    // back to JavaScript) and follow-redirects' `debug` (http-proxy's dependency; no logging without it).
+    external: ['bufferutil', 'utf-8-validate', 'debug'],
+    // CommonJS dependencies (undici, http-proxy) call require() for Node built-ins.
+    banner: {
+      js: "import { createRequire as __llmtapCreateRequire } from 'node:module'; const require = __llmtapCreateRequire(import.meta.url);",
+    },
+    plugins: [builtinsViaRequire, undiciSlim],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const dev = devInputs(result.metafile, devOnlyPackages());
+  if (dev.length > 0) {
+    rmSync(outDir, { recursive: true, force: true });
+    throw new Error(`the bundle would contain dev dependencies:\n  ${dev.slice(0, 20).join('\n  ')}`);
+  }
+  return result.metafile;
+};
+
+/**
+ * The inputs that load at start: those of the entry file and of every chunk it imports statically. Everything
+ * else sits in a chunk behind an `await import()` and costs nothing until its feature runs.
+ */
+export const eagerInputs = (metafile: Metafile, entry = 'llmtap.js'): Set<string> => {
+  const outputs = metafile.outputs;
+  const start = Object.keys(outputs).find((path) => path.endsWith(`/${entry}`) || path === entry);
+  const seen = new Set<string>();
+  const inputs = new Set<string>();
+  const visit = (path: string): void => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    const output = outputs[path];
+    if (output === undefined) return;
+    for (const input of Object.keys(output.inputs)) inputs.add(input);
+    for (const imported of output.imports) if (imported.kind === 'import-statement') visit(imported.path);
+  };
+  if (start !== undefined) visit(start);
+  return inputs;
+};
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { outDir: { type: 'string' } }, strict: true });
+  const outDir = resolve(root, values.outDir ?? 'dist');
+  const metafile = await bundle(outDir);
+  const files = Object.keys(metafile.outputs).length;
+  const eager = eagerInputs(metafile).size;
+  process.stdout.write(
+    `bundled ${Object.keys(metafile.inputs).length} inputs (${eager} loaded at start) into ${files} files under ${outDir}\n`,
+  );
+}

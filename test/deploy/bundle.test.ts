@@ -1,0 +1,85 @@
+/**
+ * The image's bundle (`npm run build` → `scripts/bundle.ts`): production dependencies only, and the
+ * features an idle pod never uses stay out of what loads at start (#15: every eager module costs resident
+ * memory in every pod).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Metafile } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundle, devInputs, eagerInputs, packageKeyOf } from '../../scripts/bundle.ts';
+
+/** Loaded only by the feature that needs it (README, Performance): never part of the start-up graph. */
+const lazyOnly = [
+  /^node_modules\/ws\//,
+  /^node_modules\/@aws-sdk\//,
+  /^node_modules\/@smithy\//,
+  /^node_modules\/@opentelemetry\/sdk-logs\//,
+  /^node_modules\/@opentelemetry\/exporter-logs-otlp-proto\//,
+  /^node_modules\/@opentelemetry\/exporter-prometheus\//,
+  /^src\/injector\//,
+  /^src\/feed\/calls-command\.ts$/,
+];
+
+const out = mkdtempSync(join(tmpdir(), 'llmtap-bundle-'));
+let metafile: Metafile;
+beforeAll(async () => {
+  metafile = await bundle(out);
+}, 120_000);
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('scripts/bundle.ts', () => {
+  it('finds the package of an input path, scoped and nested', () => {
+    expect(packageKeyOf('node_modules/undici/lib/dispatcher/agent.js')).toBe('node_modules/undici');
+    expect(packageKeyOf('node_modules/@opentelemetry/core/build/esm/index.js')).toBe(
+      'node_modules/@opentelemetry/core',
+    );
+    expect(packageKeyOf('node_modules/a/node_modules/@s/b/index.js')).toBe(
+      'node_modules/a/node_modules/@s/b',
+    );
+    expect(packageKeyOf('src/cli.ts')).toBeUndefined();
+  });
+
+  it('flags an input from a package the lockfile marks dev-only', () => {
+    const fake = {
+      inputs: {
+        'node_modules/vitest/dist/index.js': {},
+        'node_modules/undici/index.js': {},
+        'src/cli.ts': {},
+      },
+      outputs: {},
+    } as unknown as Metafile;
+    expect(devInputs(fake, new Set(['node_modules/vitest']))).toEqual(['node_modules/vitest/dist/index.js']);
+  });
+
+  it('bundles the CLI with production dependencies only', () => {
+    const inputs = Object.keys(metafile.inputs);
+    expect(inputs).toContain('src/cli.ts');
+    // bundle() throws on a dev-only input; this checks the result is not vacuous.
+    expect(inputs.some((i) => i.startsWith('node_modules/undici/'))).toBe(true);
+    expect(
+      inputs.some((i) => i.startsWith('node_modules/vitest/') || i.startsWith('node_modules/openai/')),
+    ).toBe(false);
+  });
+
+  it('keeps lazily needed features out of the start-up graph', () => {
+    const eager = [...eagerInputs(metafile)];
+    expect(eager).toContain('src/cli.ts');
+    expect(eager.some((i) => i.startsWith('src/proxy/'))).toBe(true);
+    for (const pattern of lazyOnly)
+      expect(
+        eager.filter((i) => pattern.test(i)),
+        String(pattern),
+      ).toEqual([]);
+    // …while still being in the bundle, behind an import() (the injector at least).
+    expect(Object.keys(metafile.inputs).some((i) => i.startsWith('src/injector/'))).toBe(true);
+  });
+
+  it('loads no undici beyond the dispatchers llmtap uses (fetch, WebSocket, cache, mocks stay out)', () => {
+    const undici = Object.keys(metafile.inputs).filter((i) => i.startsWith('node_modules/undici/'));
+    expect(undici.some((i) => i.includes('/lib/dispatcher/agent.js'))).toBe(true);
+    const unused = /\/lib\/(?:mock|cache|web\/(?:websocket|eventsource|cache)|web\/fetch\/index\.js)/;
+    expect(undici.filter((i) => unused.test(i))).toEqual([]);
+  });
+});
