@@ -31,6 +31,8 @@ export interface SoakPhase {
   readonly rssMb: number;
   /** Heap used + external after a full GC, when the probe answered. */
   readonly liveMb?: number | undefined;
+  /** Longest event-loop block during the phase (monitorEventLoopDelay max), when the probe answered. */
+  readonly loopMaxMs?: number | undefined;
 }
 
 export interface SoakResult {
@@ -43,6 +45,8 @@ export interface SoakResult {
   readonly rssGrowthMb: number;
   readonly rssBoundMb: number;
   readonly liveGrowthMb: number | undefined;
+  /** Longest event-loop block while serving: max over both halves (after the warm-up). */
+  readonly loopMaxMs: number | undefined;
   readonly leaked: number;
   /** Correctness: errors, bodies, leaks, all calls run. */
   readonly correct: boolean;
@@ -53,14 +57,19 @@ export interface SoakResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const liveMb = async (probeUrl: string | undefined): Promise<number | undefined> => {
-  if (probeUrl === undefined) return undefined;
+const probe = async (
+  probeUrl: string | undefined,
+): Promise<{ liveMb: number | undefined; loopMaxMs: number | undefined }> => {
+  if (probeUrl === undefined) return { liveMb: undefined, loopMaxMs: undefined };
   try {
-    const body = await getJson<{ heapUsed?: number; external?: number; gc?: boolean }>(probeUrl);
-    if (body.gc !== true || typeof body.heapUsed !== 'number') return undefined;
-    return (body.heapUsed + (body.external ?? 0)) / 1024 / 1024;
+    const body = await getJson<{ heapUsed?: number; external?: number; gc?: boolean; loopMaxMs?: number }>(
+      probeUrl,
+    );
+    const loopMaxMs = typeof body.loopMaxMs === 'number' ? body.loopMaxMs : undefined;
+    if (body.gc !== true || typeof body.heapUsed !== 'number') return { liveMb: undefined, loopMaxMs };
+    return { liveMb: (body.heapUsed + (body.external ?? 0)) / 1024 / 1024, loopMaxMs };
   } catch {
-    return undefined;
+    return { liveMb: undefined, loopMaxMs: undefined };
   }
 };
 
@@ -77,7 +86,7 @@ export const runSoak = async (
   const warmup = Math.round(calls * 0.1);
   const half = Math.round((calls - warmup) / 2);
   const phases: SoakPhase[] = [
-    { phase: 'start', calls: 0, seconds: 0, rssMb: rssKb(pid) / 1024, liveMb: await liveMb(probeUrl) },
+    { phase: 'start', calls: 0, seconds: 0, rssMb: rssKb(pid) / 1024, ...(await probe(probeUrl)) },
   ];
   const problems: string[] = [];
   const totals = { calls: 0, errors: 0, badBodies: 0, counts: {} as Record<string, number> };
@@ -100,7 +109,7 @@ export const runSoak = async (
       calls: out.calls,
       seconds: out.seconds,
       rssMb: rssKb(pid) / 1024,
-      liveMb: await liveMb(probeUrl),
+      ...(await probe(probeUrl)),
     });
   }
   const leaked = await upstreamQuiet(upstreamPort, 1000);
@@ -109,6 +118,8 @@ export const runSoak = async (
   const liveFirst = phases[2]?.liveMb;
   const liveLast = phases[3]?.liveMb;
   const liveGrowthMb = liveFirst === undefined || liveLast === undefined ? undefined : liveLast - liveFirst;
+  const halves = phases.slice(2).map((p) => p.loopMaxMs);
+  const loopMaxMs = halves.every((ms) => ms !== undefined) ? Math.max(...(halves as number[])) : undefined;
   if (totals.errors > 0) problems.push(`${totals.errors} errors`);
   if (totals.badBodies > 0) problems.push(`${totals.badBodies} bodies differ from upstream`);
   if (leaked > 0) problems.push(`${leaked} upstream streams left open after the soak`);
@@ -136,6 +147,7 @@ export const runSoak = async (
     rssGrowthMb,
     rssBoundMb,
     liveGrowthMb,
+    loopMaxMs,
     leaked,
     correct,
     memoryOk,

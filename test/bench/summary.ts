@@ -72,7 +72,8 @@ export const renderSummary = (
         .map(
           (p) =>
             `${p.phase}: ${p.calls} calls in ${p.seconds.toFixed(1)} s, RSS ${p.rssMb.toFixed(1)} MB` +
-            (p.liveMb === undefined ? '' : `, live ${p.liveMb.toFixed(1)} MB`),
+            (p.liveMb === undefined ? '' : `, live ${p.liveMb.toFixed(1)} MB`) +
+            (p.loopMaxMs === undefined ? '' : `, longest loop block ${p.loopMaxMs.toFixed(1)} ms`),
         )
         .join('; '),
     );

@@ -163,6 +163,19 @@ export const budgetLines = (data: RunData): BudgetLine[] => {
         q,
       ),
     );
+    budget.push(
+      line(
+        'loop',
+        'longest event-loop block while serving (monitorEventLoopDelay max, soak halves)',
+        '≤ 2 ms',
+        s.loopMaxMs === undefined
+          ? 'n/a (no probe)'
+          : `${s.loopMaxMs.toFixed(1)} ms (${s.phases.map((p) => p.loopMaxMs?.toFixed(1) ?? '?').join(' → ')})`,
+        s.loopMaxMs === undefined ? undefined : s.loopMaxMs <= 2,
+        false,
+        q,
+      ),
+    );
     // With the live figure known, RSS growth only warns: it also tracks what V8 and malloc keep around.
     budget.push(
       line(
