@@ -43,7 +43,8 @@ Point your LLM client's base URL at the data plane, e.g.
 Flags:
   --config FILE        YAML config (listen, admin, routes, limits, timeouts, logLevel)   env LLMTAP_CONFIG
   --listen HOST:PORT   data plane listener (default 127.0.0.1:4545)                       env LLMTAP_LISTEN
-  --admin HOST:PORT    admin listener: GET /healthz, GET /readyz (default 0.0.0.0:4546)    env LLMTAP_ADMIN_LISTEN
+  --admin HOST:PORT    admin listener: GET /healthz, GET /readyz, GET /metrics (Prometheus)
+                       (default 0.0.0.0:4546)                                        env LLMTAP_ADMIN_LISTEN
   --ui HOST:PORT|off   live view of the calls: page, GET /calls, /calls/stream (default 127.0.0.1:4547)
                                                                                       env LLMTAP_UI_LISTEN
   -h, --help           this text

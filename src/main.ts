@@ -14,6 +14,7 @@ import type { WebSocketTapFactory } from './proxy/websocket-tap.ts';
 import { type ProxyServer, startProxyServer } from './server/proxy-server.ts';
 import { contentAttributes } from './telemetry/attributes.ts';
 import { createTelemetry, type Telemetry } from './telemetry/index.ts';
+import { PROMETHEUS_CONTENT_TYPE } from './telemetry/prometheus.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -91,6 +92,12 @@ export const startLlmtap = async (
     webSocketTapFactory,
     adapterFor: (match) => adapterById(match.route.config.provider),
     onTapError: (error) => telemetry?.recordError('observer', error),
+    admin: {
+      metrics:
+        telemetry?.prometheusText === undefined
+          ? undefined
+          : { text: telemetry.prometheusText, contentType: PROMETHEUS_CONTENT_TYPE },
+    },
     env,
   });
   let ui: UiServer | undefined;
@@ -136,7 +143,7 @@ export const banner = (app: Llmtap, config: Config, version: string): string => 
   const lines = [
     `llmtap ${version} — config: ${config.source}`,
     `  data plane  ${app.server.dataUrl}`,
-    `  admin       ${app.server.adminUrl}  (GET /healthz, GET /readyz)`,
+    `  admin       ${app.server.adminUrl}  (GET /healthz, GET /readyz${app.telemetry?.prometheusText === undefined ? '' : ', GET /metrics'})`,
     `  telemetry   ${app.telemetry?.describe() ?? 'off (LLMTAP_MODE=off): forwarding only'}`,
     `  mode        ${config.mode}${config.semconvCompat === 'off' ? '' : `; legacy names: ${config.semconvCompat}`}`,
     `  live view   ${liveView(app, config)}`,

@@ -280,7 +280,10 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
       return finished;
     },
     observe(inner: CallObserver): CallObserver {
+      const openSession = inner.openSession?.bind(inner);
       return {
+        // Session spans (realtime sockets) are telemetry's alone; their calls come through start().
+        ...(openSession === undefined ? {} : { openSession }),
         start(context: CallContext): CallObservation {
           const observation = inner.start(context);
           lastId += 1;

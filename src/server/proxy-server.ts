@@ -20,7 +20,7 @@ import {
   type WebSocketTap,
   type WebSocketTapFactory,
 } from '../proxy/websocket-tap.ts';
-import { createAdminServer } from './admin-server.ts';
+import { type AdminOptions, createAdminServer } from './admin-server.ts';
 import { serveH2cAlongside } from './h2c.ts';
 import { checkOrigin, checkRequestTarget } from './request-guard.ts';
 
@@ -32,6 +32,8 @@ export interface ProxyServerOptions {
   readonly webSocketTapFactory?: WebSocketTapFactory | undefined;
   readonly adapterFor?: ((match: RouteMatch) => ProviderAdapter | undefined) | undefined;
   readonly onTapError?: ((error: unknown) => void) | undefined;
+  /** Extra admin endpoints (`GET /metrics`). */
+  readonly admin?: AdminOptions | undefined;
   /** Egress proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, either case). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }
@@ -300,7 +302,7 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     wsProxy.ws(req, socket, head, { target: match.route.origin + match.upstreamPath + match.search });
   });
 
-  const admin = createAdminServer({ ready: () => ready, draining: () => draining });
+  const admin = createAdminServer({ ready: () => ready, draining: () => draining }, options.admin);
   await listen(dataServer, config.listen);
   await listen(admin, config.admin);
   ready = true;

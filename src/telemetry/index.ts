@@ -18,7 +18,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { CallObservation, CallObserver, SessionObservation, TelemetryStage } from '../call-observer.ts';
 import type { SemconvCompat } from '../config/schema.ts';
 import type { LogFields, Logger } from '../log.ts';
@@ -33,9 +33,10 @@ import { flattenedContentAttributes, legacyAttributes } from './legacy.ts';
 import { type Instruments, OutputChunkGaps } from './metrics.ts';
 import { readPodInfo } from './podinfo.ts';
 import { type CostResult, createPricer, loadPriceTable, type Pricer } from './pricing.ts';
+import { createPrometheusView, type PrometheusView } from './prometheus.ts';
 import { podIdentity } from './resource.ts';
 import { safetySpanAttributes } from './safety.ts';
-import { ATTR } from './semconv.ts';
+import { ATTR, SCOPE_NAME, SEMCONV_SCHEMA_URL } from './semconv.ts';
 
 export { TelemetryConfigError } from './errors.ts';
 
@@ -67,6 +68,8 @@ export interface Telemetry extends CallObserver {
   /** Whether content is captured: for spans (`true`, `SPAN_ONLY`, `SPAN_AND_EVENT`) or events (`EVENT_ONLY`). */
   readonly captureContent: boolean;
   readonly priceTableVersion: string;
+  /** The GenAI metrics as Prometheus text (cumulative), for `GET /metrics`; undefined when export is disabled. */
+  readonly prometheusText: (() => Promise<string>) | undefined;
 }
 
 const propagator = new CompositePropagator({
@@ -153,31 +156,47 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
 
   let pipeline: ExportPipeline | undefined;
   let events: EventPipeline | undefined;
-  let metrics: Instruments | undefined;
+  /** Every set of instruments a call is recorded into: OTLP's (delta by default), Prometheus's (cumulative). */
+  const metricSets: Instruments[] = [];
   const onDrop = (signal: string, reason: string, count: number): void => {
-    metrics?.recordDrop(signal, reason, count);
+    for (const metrics of metricSets) metrics.recordDrop(signal, reason, count);
     logger.warnRateLimited(`telemetry-drop:${signal}:${reason}`, 'telemetry dropped', {
       signal,
       reason,
       count,
     });
   };
+  let resource: Promise<Resource> | undefined;
+  const resourceOnce = (): Promise<Resource> => {
+    resource ??= (async () => {
+      const pod = await readPodInfo(settings.podinfoDir);
+      const attributes = podIdentity(settings, pod, hostname());
+      logger.debug('telemetry resource', { serviceName: attributes['service.name'], podinfo: pod.found });
+      return defaultResource().merge(resourceFromAttributes(attributes));
+    })();
+    return resource;
+  };
   if (settings.traces !== undefined || settings.metrics !== undefined || settings.logs !== undefined) {
-    const pod = await readPodInfo(settings.podinfoDir);
-    const attributes = podIdentity(settings, pod, hostname());
-    const resource = defaultResource().merge(resourceFromAttributes(attributes));
+    const resource = await resourceOnce();
     pipeline = createExportPipeline(settings, resource, version, onDrop);
     events = await createEventPipeline(settings, resource, version, onDrop);
-    logger.debug('telemetry resource', { serviceName: attributes['service.name'], podinfo: pod.found });
   } else if (!settings.disabled) {
     logger.info('no OTLP endpoint configured: exporting nothing (set OTEL_EXPORTER_OTLP_ENDPOINT)');
   }
   const tracer: Tracer | undefined = pipeline?.tracer;
-  metrics = pipeline?.metrics;
+  if (pipeline?.metrics !== undefined) metricSets.push(pipeline.metrics);
+  let prometheus: PrometheusView | undefined;
+  if (!settings.disabled) {
+    prometheus = createPrometheusView(
+      { name: SCOPE_NAME, version, schemaUrl: SEMCONV_SCHEMA_URL },
+      resourceOnce,
+    );
+    metricSets.push(prometheus.instruments);
+  }
 
   const recordError = (stage: TelemetryStage, error: unknown): void => {
     try {
-      metrics?.recordError(stage);
+      for (const metrics of metricSets) metrics.recordError(stage);
       logger.warnRateLimited(`telemetry-error:${stage}`, 'telemetry stage failed; traffic unaffected', {
         stage,
         error: errorName(error),
@@ -242,10 +261,15 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
         recordError('export', error);
       }
     }
-    try {
-      if (withMetrics) metrics?.record(call, errorType, cost, chunkGaps);
-    } catch (error) {
-      recordError('export', error);
+    // `spans` routes: the app's SDK emits the metrics (OTLP and Prometheus alike would double count).
+    if (withMetrics) {
+      for (const metrics of metricSets) {
+        try {
+          metrics.record(call, errorType, cost, chunkGaps);
+        } catch (error) {
+          recordError('export', error);
+        }
+      }
     }
     if (eventsOut !== undefined && attributes !== undefined) {
       try {
@@ -287,6 +311,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
   return {
     captureContent: settings.captureContent || settings.captureEvents,
     priceTableVersion: pricer.version,
+    prometheusText: prometheus?.text,
     start(context: CallContext): CallObservation {
       // `metrics`: the app's SDK makes the span, and its traceparent goes upstream untouched; `spans`: the app's
       // SDK emits the metrics. (`off` routes never reach telemetry: they get no tap.)
@@ -299,7 +324,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       }
       const span = started?.span;
       const withMetrics = mode !== 'spans';
-      const chunkGaps = metrics === undefined || !withMetrics ? undefined : new OutputChunkGaps();
+      const chunkGaps = metricSets.length === 0 || !withMetrics ? undefined : new OutputChunkGaps();
       return {
         upstreamHeaders: started?.headers,
         outputChunk: chunkGaps?.chunk,
