@@ -134,7 +134,7 @@ const liveView = (app: Llmtap, config: Config): string => {
   if (app.ui !== undefined) return `${app.ui.url}/  (GET /calls, /calls/stream; llmtap calls --follow)`;
   if (app.uiProblem !== undefined) return `unavailable: ${app.uiProblem}`;
   if (config.ui.listen === 'off') return 'off (LLMTAP_UI_LISTEN=off)';
-  return 'off (needs telemetry on)';
+  return 'off (LLMTAP_MODE=off: nothing is observed)';
 };
 
 /** The human start-up banner: where llmtap listens, what it exports, and its route table. */
