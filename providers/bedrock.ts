@@ -33,7 +33,7 @@ import { ConverseMessage, ConverseRequest, InvokeBody } from './bedrock-schemas.
 import { API, apiOf, decodeSegment, nonEmptyMember, obj, str, trimPath, type WithApi } from './common.ts';
 import { type ContentBudget, captured, type Message, responseBudget, StreamedText } from './content.ts';
 import { read } from './schema.ts';
-import { awsErrorType, ResponseState } from './state.ts';
+import { awsErrorType, codeLike, ResponseState } from './state.ts';
 
 type BedrockApi = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
 
@@ -56,6 +56,16 @@ const INVOKE_FACTS =
   /"(?:stop_reason|stopReason|completionReason|finish_reason|finishReason)"\s*:\s*[^\sn]|invocationMetrics|"metadata"|amazon-bedrock-(?:guardrailAction|trace)/;
 
 /** Members Bedrock adds to a model-native body or chunk when a guardrail ran. */
+/**
+ * A stream exception's `error.type`: the eventstream names the member in camelCase (`throttlingException`), the
+ * API reference and the HTTP `x-amzn-errortype` in PascalCase (`ThrottlingException`); one condition gets one
+ * type whether it came before or after the 200.
+ */
+const exceptionType = (name: string): string | undefined => {
+  const code = codeLike(name);
+  return code === undefined ? undefined : code.charAt(0).toUpperCase() + code.slice(1);
+};
+
 const GUARDRAIL_MEMBERS = /amazon-bedrock-(?:guardrailAction|trace)/;
 
 /** The Converse request's `guardrailConfig`, carried from `parseRequest` to the parser. */
@@ -100,7 +110,7 @@ class BedrockParser implements ResponseParser {
       return;
     }
     if (frame.messageType === 'exception' || frame.messageType === 'error') {
-      state.streamError(frame.event ?? frame.messageType);
+      state.streamError(exceptionType(frame.event ?? frame.messageType));
       return;
     }
     if (this.#api === 'converse-stream') this.#converseEvent(frame, signal);

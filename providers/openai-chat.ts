@@ -19,6 +19,23 @@ import { ChatChunk, type Usage } from './openai-schemas.ts';
 import { read } from './schema.ts';
 import { codeLike, errorTypeOf, ResponseState } from './state.ts';
 
+/**
+ * The billed output tokens. OpenAI counts reasoning inside `completion_tokens`; xAI counts it beside them
+ * ("reasoning token consumption will be counted separately from completion_tokens, but will be counted in
+ * the total_tokens", docs.x.ai/docs/key-information/consumption-and-rate-limits; its example: 32 prompt +
+ * 9 completion + 94 reasoning = 135 total). The usage object itself tells which: only when `total_tokens`
+ * is exactly prompt + completion + reasoning (reasoning > 0) are the reasoning tokens added, so a grok
+ * model reached through any OpenAI-dialect route is counted right and an OpenAI body never changes.
+ */
+const outputWithReasoning = (usage: Usage, reasoning: number | undefined): number | undefined => {
+  const completion = usage.completion_tokens;
+  if (completion === undefined || reasoning === undefined || reasoning === 0) return completion;
+  const { prompt_tokens: prompt, total_tokens: total } = usage;
+  return prompt !== undefined && total === prompt + completion + reasoning
+    ? completion + reasoning
+    : completion;
+};
+
 /** Reads an OpenAI-style usage object; prompt/completion totals already include cached/reasoning tokens. */
 export const readOpenAiUsage = (state: ResponseState, usage: Usage, api: OpenAiApi): void => {
   if (api === 'images') {
@@ -29,7 +46,8 @@ export const readOpenAiUsage = (state: ResponseState, usage: Usage, api: OpenAiA
   }
   state.inputTokens = usage.prompt_tokens ?? state.inputTokens;
   if (api === 'embeddings') return;
-  state.outputTokens = usage.completion_tokens ?? state.outputTokens;
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+  state.outputTokens = outputWithReasoning(usage, reasoning) ?? state.outputTokens;
   const prompt = usage.prompt_tokens_details;
   // DeepSeek: `prompt_cache_hit_tokens`; Together (and Moonshot): a top-level `cached_tokens`.
   state.cacheReadInputTokens =
@@ -38,8 +56,7 @@ export const readOpenAiUsage = (state: ResponseState, usage: Usage, api: OpenAiA
     usage.cached_tokens ??
     state.cacheReadInputTokens;
   state.cacheCreationInputTokens = prompt?.cache_write_tokens ?? state.cacheCreationInputTokens;
-  state.reasoningOutputTokens =
-    usage.completion_tokens_details?.reasoning_tokens ?? state.reasoningOutputTokens;
+  state.reasoningOutputTokens = reasoning ?? state.reasoningOutputTokens;
 };
 
 /** A chunk or body reporting an error: `{"error":{…}}` (OpenRouter, OpenAI) or vLLM's `{"object":"error"}`. */

@@ -21,10 +21,12 @@ export const ChatRequest = zObject({
   encoding_format: zFact,
 });
 
-/** Chat/completions usage; `prompt_tokens` already includes cached, `completion_tokens` reasoning. */
+/** Chat/completions usage; `prompt_tokens` already includes cached, `completion_tokens` reasoning (not on xAI). */
 export const Usage = zObject({
   prompt_tokens: zCount,
   completion_tokens: zCount,
+  // xAI's reasoning tokens are outside `completion_tokens` but inside `total_tokens` (see readOpenAiUsage).
+  total_tokens: zCount,
   // Images (gpt-image-*) and Responses name them this way.
   input_tokens: zCount,
   output_tokens: zCount,

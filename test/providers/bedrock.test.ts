@@ -63,7 +63,7 @@ describe('bedrock specifics (synthesised)', () => {
       ]),
     });
     expect(call.outcome).toBe('errored');
-    expect(call.response.error).toEqual({ type: 'throttlingException', midStream: true });
+    expect(call.response.error).toEqual({ type: 'ThrottlingException', midStream: true });
     expect(call.request.requestModel).toBe('anthropic.claude-3-haiku-20240307-v1:0');
     expect(call.response.responseId).toBe('req-1');
   });

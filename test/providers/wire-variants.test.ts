@@ -343,7 +343,7 @@ describe('mid-stream errors: the provider’s own code is error.type (synthesise
       ]),
     });
     expect(call.outcome).toBe('errored');
-    expect(call.response.error).toEqual({ type: 'throttlingException', midStream: true });
+    expect(call.response.error).toEqual({ type: 'ThrottlingException', midStream: true });
   });
 
   it('Ollama: an {"error":…} line inside a 200 stream', async () => {
