@@ -6,14 +6,7 @@
  * through Node's compatibility API, so every route gets the same guards, streaming, backpressure and cancellation.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import {
-  constants,
-  createServer,
-  type Http2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type Http2Session,
-} from 'node:http2';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 
 export interface H2cOptions {
@@ -26,7 +19,6 @@ export interface H2cOptions {
 }
 
 export interface H2c {
-  readonly server: Http2Server;
   /** Graceful: GOAWAY to every session (streams in flight finish), no new connections are sniffed. */
   close(): void;
   /** Cuts what is left: sessions and connections still being sniffed. */
@@ -56,7 +48,7 @@ const asHttp1Request = (req: Http2ServerRequest): IncomingMessage => {
 const asHttp1Response = (res: Http2ServerResponse): ServerResponse => {
   const { stream } = res;
   Object.defineProperty(res, 'writableFinished', {
-    get: () => res.writableEnded && stream.closed && stream.rstCode === constants.NGHTTP2_NO_ERROR,
+    get: () => res.writableEnded && stream.closed && stream.rstCode === 0 /* NGHTTP2_NO_ERROR */,
   });
   Object.defineProperty(res, 'statusMessage', { value: '', writable: true });
   return res as unknown as ServerResponse;
@@ -64,30 +56,38 @@ const asHttp1Response = (res: Http2ServerResponse): ServerResponse => {
 
 /**
  * Takes over `server`'s connections: each is sniffed and handed either to Node's HTTP/1.1 connection handling (as if
- * nothing happened) or to an HTTP/2 session whose requests go to `handler`.
+ * nothing happened) or to an HTTP/2 session whose requests go to `handler`. `node:http2` is loaded on the first
+ * HTTP/2 connection: a pod whose apps only speak HTTP/1.1 never pays for it.
  */
 export const serveH2cAlongside = (
   server: Server,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   options: H2cOptions,
 ): H2c => {
-  const h2 = createServer(
-    {
-      settings: { maxHeaderListSize: options.maxHeaderBytes, enablePush: false },
-      // Past this many headers a stream is refused (never silently trimmed); the byte limit above bounds memory.
-      maxHeaderListPairs: 1024,
-    },
-    (req, res) => handler(asHttp1Request(req), asHttp1Response(res)),
-  );
   const sessions = new Set<Http2Session>();
-  h2.on('session', (session: Http2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-    // A broken peer ends its own session; nothing else may crash the process.
-    session.on('error', () => session.destroy());
-    session.setTimeout(options.idleMs);
-    session.on('timeout', () => session.destroy());
-  });
+  let h2: Promise<Http2Server> | undefined;
+  const h2Server = (): Promise<Http2Server> => {
+    h2 ??= import('node:http2').then(({ createServer }) => {
+      const created = createServer(
+        {
+          settings: { maxHeaderListSize: options.maxHeaderBytes, enablePush: false },
+          // Past this many headers a stream is refused (never silently trimmed); the byte limit above bounds memory.
+          maxHeaderListPairs: 1024,
+        },
+        (req, res) => handler(asHttp1Request(req), asHttp1Response(res)),
+      );
+      created.on('session', (session: Http2Session) => {
+        sessions.add(session);
+        session.once('close', () => sessions.delete(session));
+        // A broken peer ends its own session; nothing else may crash the process.
+        session.on('error', () => session.destroy());
+        session.setTimeout(options.idleMs);
+        session.on('timeout', () => session.destroy());
+      });
+      return created;
+    });
+    return h2;
+  };
 
   const http1 = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
@@ -126,7 +126,20 @@ export const serveH2cAlongside = (
       socket.unshift(seen);
       if (isH2) {
         // The session reads what is buffered on the socket itself (and owns the socket from here).
-        h2.emit('connection', socket);
+        sniffing.add(socket);
+        const onWaitError = (): void => {
+          socket.destroy();
+        };
+        socket.on('error', onWaitError);
+        h2Server().then(
+          (h2server) => {
+            sniffing.delete(socket);
+            socket.off('error', onWaitError);
+            if (closed || socket.destroyed) socket.destroy();
+            else h2server.emit('connection', socket);
+          },
+          () => socket.destroy(),
+        );
         return;
       }
       for (const listener of http1) listener.call(server, socket);
@@ -138,7 +151,6 @@ export const serveH2cAlongside = (
   });
 
   return {
-    server: h2,
     close() {
       closed = true;
       for (const session of sessions) session.close();

@@ -12,7 +12,7 @@ import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { realtimeUsage, startFakeRealtime } from '../helpers/fake-realtime.ts';
 import { startFullLlmtap, type TestLlmtap } from '../helpers/llmtap.ts';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.ts';
@@ -73,7 +73,7 @@ const expectResponseSpan = (span: ReceivedSpan | undefined, session: ReceivedSpa
   expect(span?.parentSpanId).toBe(session?.spanId);
 };
 
-describe('OpenAI Realtime through llmtap', () => {
+describe('Realtime over WebSocket through llmtap', () => {
   it('the openai SDK Realtime client: events arrive unchanged, one span per response under a session span', async () => {
     const fake = await startFakeRealtime({ perMessageDeflate: false });
     cleanups.push(() => fake.close());
@@ -210,6 +210,99 @@ describe('OpenAI Realtime through llmtap', () => {
     expect(cut?.attributes).not.toHaveProperty('error.type');
     const errors = receiver.metrics.find((metric) => metric.name === 'llmtap.telemetry.errors');
     expect(errors?.points.find((p) => p.attributes['llmtap.telemetry.stage'] === 'framing')?.value).toBe(1);
+  });
+
+  it('Gemini Live (binary JSON frames): one span per turn with its usageMetadata', async () => {
+    // A fake BidiGenerateContent server following ai.google.dev/api/live: setupComplete, then per client turn
+    // audio chunks, generationComplete, and turnComplete carrying usageMetadata. Frames are binary, as Google sends.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const sent: Buffer[] = [];
+    server.on('connection', (socket) => {
+      const send = (message: unknown): void => {
+        const bytes = Buffer.from(JSON.stringify(message));
+        sent.push(bytes);
+        socket.send(bytes, { binary: true });
+      };
+      socket.on('message', (data) => {
+        const message = JSON.parse(data.toString()) as Record<string, unknown>;
+        if ('setup' in message) send({ setupComplete: {} });
+        if (!('clientContent' in message)) return;
+        for (let i = 0; i < 3; i += 1)
+          send({
+            serverContent: {
+              modelTurn: {
+                parts: [
+                  {
+                    inlineData: {
+                      mimeType: 'audio/pcm;rate=24000',
+                      data: Buffer.alloc(3000, i).toString('base64'),
+                    },
+                  },
+                ],
+              },
+            },
+          });
+        send({ serverContent: { generationComplete: true } });
+        send({
+          serverContent: { turnComplete: true },
+          usageMetadata: {
+            promptTokenCount: 25,
+            responseTokenCount: 180,
+            totalTokenCount: 205,
+            promptTokensDetails: [{ modality: 'TEXT', tokenCount: 25 }],
+            responseTokensDetails: [{ modality: 'AUDIO', tokenCount: 180 }],
+          },
+        });
+      });
+    });
+    const receiver = await startOtlpReceiver();
+    const app = await startFullLlmtap(
+      {
+        routes: [
+          {
+            prefix: '/gemini',
+            provider: 'gemini',
+            upstream: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          },
+        ],
+      },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' },
+    );
+    cleanups.push(async () => {
+      await app.shutdown();
+      await receiver.close();
+    });
+    const ws = new WebSocket(
+      `${app.server.dataUrl.replace('http', 'ws')}/gemini/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=AIzaLIVECANARY0123456789`,
+    );
+    const got: Buffer[] = [];
+    ws.on('message', (data: Buffer) => got.push(data));
+    await once(ws, 'open');
+    ws.send(JSON.stringify({ setup: { model: 'models/gemini-live-2.5-flash-preview' } }));
+    ws.send(
+      JSON.stringify({
+        clientContent: { turns: [{ role: 'user', parts: [{ text: 'Hello' }] }], turnComplete: true },
+      }),
+    );
+    await receiver.waitFor(() => got.length === 6, 5000, 'six server messages');
+    ws.close();
+    await once(ws, 'close');
+    expect(Buffer.concat(got).equals(Buffer.concat(sent))).toBe(true);
+    await receiver.waitFor(() => sessionSpan(receiver) !== undefined, 5000, 'session span');
+    const [turn] = responseSpans(receiver);
+    expect(turn?.name).toBe('chat gemini-live-2.5-flash-preview');
+    expect(turn?.attributes).toMatchObject({
+      'gen_ai.provider.name': 'gcp.gemini',
+      'gen_ai.usage.input_tokens': 25,
+      'gen_ai.usage.output_tokens': 180,
+      'gen_ai.response.finish_reasons': ['turn_complete'],
+      'llmtap.usage.input_text_tokens': 25,
+      'llmtap.usage.output_audio_tokens': 180,
+    });
+    expect(turn?.parentSpanId).toBe(sessionSpan(receiver)?.spanId);
+    expect(receiver.allBytes().includes('LIVECANARY')).toBe(false);
   });
 
   it('invalid frames reach the client byte for byte; the observer gives up', async () => {

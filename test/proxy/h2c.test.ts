@@ -229,8 +229,10 @@ describe('h2c on the data port', () => {
     const { port } = new URL(proxy.dataUrl);
     const socket = tcpConnect(Number(port), '127.0.0.1');
     socket.on('error', () => {});
-    const started = Date.now();
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
     await once(socket, 'close');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    // Closed by llmtap without a word (there was no request to answer).
+    expect(Buffer.concat(received)).toHaveLength(0);
   });
 });
