@@ -774,3 +774,86 @@ export const httpErrors: readonly DocumentedHttpError[] = [
     '404',
   ),
 ];
+
+// --- Used by the through-the-proxy replays (test/telemetry/wire-variants-e2e.test.ts) ---------------------
+
+/** platform.openai.com/docs/guides/error-codes#api-errors: 429 "Rate limit reached for requests". */
+export const openaiRateLimited: DocumentedFixture = {
+  name: 'OpenAI 429 rate_limit_exceeded',
+  doc: 'https://platform.openai.com/docs/guides/error-codes#api-errors',
+  exchange: {
+    adapter: 'openai',
+    path: '/v1/chat/completions',
+    requestBody: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+    status: 429,
+    contentType: 'application/json; charset=utf-8',
+    responseHeaders: { 'x-ratelimit-remaining-requests': '0', 'retry-after': '20' },
+    body: JSON.stringify({
+      error: {
+        message:
+          'Rate limit reached for gpt-4o-mini in organization org-x on requests per min (RPM): Limit 3.',
+        type: 'requests',
+        param: null,
+        code: 'rate_limit_exceeded',
+      },
+    }),
+  },
+};
+
+/** docs.claude.com/en/docs/build-with-claude/streaming#error-events: `event: error` with overloaded_error. */
+export const anthropicOverloadedMidStream: DocumentedFixture = {
+  name: 'Anthropic event: error (overloaded_error) after message_start',
+  doc: 'https://docs.claude.com/en/docs/build-with-claude/streaming#error-events',
+  exchange: {
+    adapter: 'anthropic',
+    path: '/v1/messages',
+    requestBody: { model: 'claude-sonnet-4-5', stream: true, max_tokens: 64, messages: [] },
+    contentType: 'text/event-stream; charset=utf-8',
+    body:
+      sse(
+        {
+          type: 'message_start',
+          message: {
+            id: 'msg_01Overloaded',
+            type: 'message',
+            role: 'assistant',
+            model: 'claude-sonnet-4-5-20250929',
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: 25, output_tokens: 1 },
+          },
+        },
+        'message_start',
+      ) +
+      sse(
+        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+        'content_block_start',
+      ) +
+      sse(
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello' } },
+        'content_block_delta',
+      ) +
+      sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'error'),
+  },
+};
+
+/** ai.google.dev/gemini-api/docs/troubleshooting#error-codes: 429 RESOURCE_EXHAUSTED. */
+export const geminiResourceExhausted: DocumentedFixture = {
+  name: 'Gemini 429 RESOURCE_EXHAUSTED',
+  doc: 'https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes',
+  exchange: {
+    adapter: 'gemini',
+    path: '/v1beta/models/gemini-2.5-flash:generateContent',
+    requestBody: { contents: [{ role: 'user', parts: [{ text: 'x' }] }] },
+    status: 429,
+    contentType: 'application/json; charset=UTF-8',
+    body: JSON.stringify({
+      error: {
+        code: 429,
+        message: 'You exceeded your current quota, please check your plan and billing details.',
+        status: 'RESOURCE_EXHAUSTED',
+      },
+    }),
+  },
+};
