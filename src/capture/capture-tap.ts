@@ -1,36 +1,30 @@
 /**
  * The capture tap: turns the copy of one call's bytes into an `LlmCall` and hands it to the observer.
  *
- *   request bytes ─► bounded copy ─► JSON ─► adapter.parseRequest
- *   response bytes ─► content decoding (capped) ─► framing (per-frame cap) ─► adapter parser ─► facts
+ *   request bytes ─► RequestCopy (bounded, shared budget) ─► JSON ─► adapter.parseRequest
+ *   response bytes ─► ResponsePipeline: content decoding (capped) ─► framing (per-frame cap) ─► adapter parser
  *   end ─► LlmCall (facts + timing + transport) ─► observation.finish ─► log fields
  *
  * Fail-open everywhere: no method throws to the forwarding core. The first failure of a call is reported
  * once through `onError(stage, error)`, parsing of that call stops, and the call is still finished with a
  * record marked truncated, so it is counted rather than lost. Per-call state is O(1): the request copy
- * (capped at `maxFrameBytes`) and the one frame being assembled; frames are never kept.
+ * (capped at `maxFrameBytes`) and the one frame being assembled; frames are never kept. This file holds the
+ * call's timing stamps, its failure latch and the record; the two bodies' mechanics live in `request-copy.ts`
+ * and `response-pipeline.ts`.
  */
-import type {
-  Frame,
-  OutputSignal,
-  ParsedRequest,
-  ParsedResponse,
-  ParseOptions,
-  ProviderAdapter,
-  ResponseHead,
-  ResponseParser,
-} from '../adapter.ts';
+import type { ParsedRequest, ParseOptions, ProviderAdapter, ResponseHead } from '../adapter.ts';
 import type { CallObservation, CallObserver, TelemetryStage } from '../call-observer.ts';
 import type { Limits, RouteConfig } from '../config/schema.ts';
-import { ByteAccumulator } from '../framing/bytes.ts';
-import { createFrameDecoder, type FrameDecoder } from '../framing/index.ts';
 import type { LogFields } from '../log.ts';
 import type { CallContext, CallEnd, CallTap, TapFactory } from '../proxy/tap.ts';
 import type { LlmCall, Operation } from '../record.ts';
 import { buildLlmCall, type CaptureState, fallbackRequest } from './call-record.ts';
-import { type ContentDecoder, createContentDecoder } from './content-decoding.ts';
 import { type CaptureErrorCode, wrapError } from './errors.ts';
 import { readRequestBody } from './request-body.ts';
+import { RequestCopy, type RequestCopyBudget } from './request-copy.ts';
+import { ResponsePipeline } from './response-pipeline.ts';
+
+export type { RequestCopyBudget } from './request-copy.ts';
 
 export interface CaptureTapOptions {
   readonly adapterFor: (route: RouteConfig) => ProviderAdapter | undefined;
@@ -61,35 +55,20 @@ export class CaptureTap implements CallTap {
   readonly #operation: Operation;
   readonly #observation: CallObservation;
   readonly #options: CaptureTapOptions;
-  readonly #signal: OutputSignal = { output: () => this.#output() };
 
-  #requestCopy: ByteAccumulator | undefined = new ByteAccumulator();
-  /** Bytes of the shared request-copy budget this call holds; given back when the copy is dropped. */
-  #requestReserved = 0;
-  readonly #requestBudget: RequestCopyBudget;
+  readonly #requestCopy: RequestCopy;
+  /** The request copy was cut, or reading it stopped at the cap. */
   #requestTruncated = false;
   #request: ParsedRequest | undefined;
   /** The request facts were read from a finished body (not early, from a partial one). */
   #requestFinal = false;
 
   #status: number | undefined;
-  #content: ContentDecoder | undefined;
-  #frames: FrameDecoder | undefined;
-  #parser: ResponseParser | undefined;
+  #response: ResponsePipeline | undefined;
 
   #upstreamRequestSent: number | undefined;
   #upstreamFirstByte: number | undefined;
   #clientFirstByte: number | undefined;
-  #firstOutput: number | undefined;
-  /**
-   * `at` of the latest response chunk: what an output frame is stamped with. Compressed bodies decode
-   * asynchronously, so their frames get the stamp of the latest compressed chunk received by then — never
-   * earlier than the bytes that produced them.
-   */
-  #at = 0;
-  #outputChunks = 0;
-  #frameSeq = 0;
-  #lastOutputFrame = -1;
 
   #failed = false;
   #ended = false;
@@ -102,7 +81,7 @@ export class CaptureTap implements CallTap {
     observation: CallObservation,
     requestBudget: RequestCopyBudget,
   ) {
-    this.#requestBudget = requestBudget;
+    this.#requestCopy = new RequestCopy(requestBudget, options.limits.maxFrameBytes);
     this.#options = options;
     this.#context = context;
     this.#adapter = adapter;
@@ -112,21 +91,8 @@ export class CaptureTap implements CallTap {
   }
 
   requestBody(chunk: Uint8Array): void {
-    const copy = this.#requestCopy;
-    if (copy === undefined || this.#requestTruncated) return;
     try {
-      const budget = this.#requestBudget;
-      const room = Math.min(this.#options.limits.maxFrameBytes - copy.length, budget.max - budget.used);
-      const taken = Math.max(0, Math.min(room, chunk.length));
-      budget.used += taken;
-      this.#requestReserved += taken;
-      if (chunk.length > room) {
-        // Keep the prefix: the members sent before the cut can still be read (see readRequestBody).
-        this.#requestTruncated = true;
-        if (taken > 0) copy.append(chunk, 0, taken);
-        return;
-      }
-      copy.append(chunk, 0, chunk.length);
+      this.#requestCopy.append(chunk);
     } catch (error) {
       this.#fail('parse', error);
     }
@@ -148,28 +114,21 @@ export class CaptureTap implements CallTap {
   responseHead(status: number, headers: Readonly<Record<string, string>>, at: number): void {
     this.#status = status;
     this.#upstreamFirstByte ??= at;
-    this.#at = at;
-    if (this.#failed || this.#ended || this.#parser !== undefined) return;
-    let stage: TelemetryStage = 'parse';
+    if (this.#failed || this.#ended || this.#response !== undefined) return;
     try {
       const request = this.#readRequest(false);
       const head: ResponseHead = { status, headers, contentType: headers['content-type'] };
-      const framing = this.#adapter.framing(request, head);
-      const parser = this.#adapter.createParser(request, head, this.#options.parseOptions);
-      stage = 'framing';
-      const frames = createFrameDecoder(framing, {
-        maxFrameBytes: this.#options.limits.maxFrameBytes,
-        onFrame: (frame) => this.#onFrame(frame),
-      });
-      stage = 'decode';
-      this.#parser = parser;
-      this.#frames = frames;
-      this.#content = createContentDecoder(headers['content-encoding'], {
-        maxDecodedBytes: this.#options.limits.maxDecodedBytes,
-        onData: (bytes) => this.#onDecoded(bytes),
-        onError: (error) => this.#fail('decode', error),
-      });
-      if (this.#observation.responding !== undefined) {
+      const response = new ResponsePipeline(
+        this.#adapter,
+        request,
+        head,
+        this.#options,
+        at,
+        (stage, error) => this.#fail(stage, error),
+        this.#observation,
+      );
+      this.#response = response;
+      if (response.built && this.#observation.responding !== undefined) {
         try {
           this.#observation.responding(request, status, at);
         } catch (error) {
@@ -177,21 +136,14 @@ export class CaptureTap implements CallTap {
         }
       }
     } catch (error) {
-      this.#fail(stage, error);
+      this.#fail('parse', error);
     }
   }
 
   responseBody(chunk: Uint8Array, at: number): void {
     if (this.#ended) return;
     this.#upstreamFirstByte ??= at;
-    const content = this.#content;
-    if (this.#failed || content === undefined) return;
-    this.#at = at;
-    try {
-      content.push(chunk);
-    } catch (error) {
-      this.#fail('decode', error);
-    }
+    this.#response?.push(chunk, at);
   }
 
   clientFirstByte(at: number): void {
@@ -201,12 +153,7 @@ export class CaptureTap implements CallTap {
   end(result: CallEnd): LogFields | Promise<LogFields | undefined> | undefined {
     if (this.#ended) return undefined;
     this.#ended = true;
-    let pending: Promise<void> | undefined;
-    try {
-      if (!this.#failed) pending = this.#content?.end();
-    } catch (error) {
-      this.#fail('decode', error);
-    }
+    const pending = this.#failed ? undefined : this.#response?.end();
     if (pending === undefined) return this.#finish(result);
     return pending.then(
       () => this.#finish(result),
@@ -218,20 +165,21 @@ export class CaptureTap implements CallTap {
     if (this.#request !== undefined && (this.#requestFinal || !final)) return this.#request;
     let body: unknown;
     const copy = this.#requestCopy;
-    if (copy !== undefined && final) {
-      const read = readRequestBody(copy.view(), {
+    const bytes = final ? copy.view() : undefined;
+    if (bytes !== undefined) {
+      const read = readRequestBody(bytes, {
         contentEncoding: headerText(this.#context.requestHeaders['content-encoding']),
         maxBytes: this.#options.limits.maxFrameBytes,
         // Captured content needs the conversation; facts alone do not.
         wholeBody: this.#options.parseOptions.captureContent,
-        prefix: this.#requestTruncated,
+        prefix: copy.truncated,
       });
       body = read.body;
-      if (read.truncated) this.#requestTruncated = true;
+      if (read.truncated || copy.truncated) this.#requestTruncated = true;
     }
     if (final) {
       this.#requestFinal = true;
-      this.#dropRequestCopy();
+      copy.release();
     }
     const { target } = this.#context;
     try {
@@ -243,61 +191,16 @@ export class CaptureTap implements CallTap {
     return this.#request;
   }
 
-  #onDecoded(bytes: Uint8Array): void {
-    const frames = this.#frames;
-    if (this.#failed || frames === undefined) return;
-    try {
-      frames.push(bytes);
-    } catch (error) {
-      // Parser errors are caught in #onFrame, so what lands here is the decoder's own.
-      if (!this.#failed) this.#fail('framing', error);
-    }
-  }
-
-  #onFrame(frame: Frame): void {
-    const parser = this.#parser;
-    if (this.#failed || parser === undefined) return;
-    this.#frameSeq += 1;
-    try {
-      parser.push(frame, this.#signal);
-    } catch (error) {
-      this.#fail('parse', error);
-    }
-  }
-
-  /** One output chunk per frame, however often the adapter signals within it. */
-  #output(): void {
-    if (this.#lastOutputFrame === this.#frameSeq) return;
-    this.#lastOutputFrame = this.#frameSeq;
-    this.#outputChunks += 1;
-    this.#firstOutput ??= this.#at;
-    this.#observation.outputChunk?.(this.#at);
-  }
-
-  #dropRequestCopy(): void {
-    this.#requestCopy = undefined;
-    this.#requestBudget.used -= this.#requestReserved;
-    this.#requestReserved = 0;
-  }
-
   #fail(stage: TelemetryStage, error: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
     this.#report(stage, wrapError(codeFor[stage], `${this.#adapter.id} ${stage}`, error));
-    // Parsing of this call is over: stop the decompressor now rather than inflate bytes nobody reads.
-    try {
-      this.#content?.abort();
-    } catch {
-      // Nothing more to do for this copy.
-    }
+    // Parsing of this call is over.
+    this.#response?.stop();
   }
 
   #report(stage: TelemetryStage, error: unknown): void {
-    try {
-      this.#options.onError(stage, error);
-    } catch {
-      // The error sink failing must not break the call either.
-    }
+    reportTo(this.#options, stage, error);
   }
 
   #finish(result: CallEnd): LogFields | undefined {
@@ -305,7 +208,7 @@ export class CaptureTap implements CallTap {
       return this.#finishCall(result);
     } finally {
       // Whatever happened, this call's share of the request-copy budget goes back.
-      this.#dropRequestCopy();
+      this.#requestCopy.release();
     }
   }
 
@@ -317,16 +220,7 @@ export class CaptureTap implements CallTap {
       this.#fail('parse', error);
       // Still account for the call, with only what the core itself knows.
       call = buildLlmCall(
-        {
-          adapter: this.#adapter,
-          context: this.#context,
-          request: this.#request ?? fallbackRequest(this.#operation),
-          parsed: undefined,
-          httpStatus: this.#status,
-          stamps: this.#stamps(),
-          outputChunks: this.#outputChunks,
-          truncated: true,
-        },
+        this.#state(this.#request ?? fallbackRequest(this.#operation), undefined, true),
         result,
       );
     }
@@ -340,68 +234,49 @@ export class CaptureTap implements CallTap {
 
   /** Ends framing and parsing and gathers the call's state for the record. */
   #captureState(result: CallEnd): CaptureState {
-    const content = this.#content;
-    const frames = this.#frames;
-    const bodyWhole = result.complete && !result.copyTruncated && content?.truncated !== true;
-    if (frames !== undefined && !this.#failed) {
-      try {
-        frames.end(bodyWhole);
-      } catch (error) {
-        this.#fail('framing', error);
-      }
-    }
-    let parsed: ParsedResponse | undefined;
-    if (this.#parser !== undefined) {
-      try {
-        // After a failure the parser still reports what it saw, as an incomplete body.
-        parsed = this.#parser.finish(bodyWhole && !this.#failed);
-      } catch (error) {
-        this.#fail('parse', error);
-      }
-    }
+    const response = this.#response;
+    const bodyWhole = result.complete && !result.copyTruncated && response?.decodeTruncated !== true;
+    const parsed = response?.finish(bodyWhole);
     const request = this.#readRequest(true);
+    return this.#state(
+      request,
+      parsed,
+      this.#failed || this.#requestTruncated || response?.truncated === true,
+    );
+  }
+
+  #state(request: ParsedRequest, parsed: CaptureState['parsed'], truncated: boolean): CaptureState {
+    const response = this.#response;
     return {
       adapter: this.#adapter,
       context: this.#context,
       request,
       parsed,
       httpStatus: this.#status,
-      stamps: this.#stamps(),
-      outputChunks: this.#outputChunks,
-      truncated:
-        this.#failed ||
-        this.#requestTruncated ||
-        content?.truncated === true ||
-        (frames !== undefined && frames.droppedFrames > 0),
-    };
-  }
-
-  #stamps(): CaptureState['stamps'] {
-    return {
-      upstreamRequestSent: this.#upstreamRequestSent,
-      upstreamFirstByte: this.#upstreamFirstByte,
-      clientFirstByte: this.#clientFirstByte,
-      firstOutput: this.#firstOutput,
+      stamps: {
+        upstreamRequestSent: this.#upstreamRequestSent,
+        upstreamFirstByte: this.#upstreamFirstByte,
+        clientFirstByte: this.#clientFirstByte,
+        firstOutput: response?.firstOutput,
+      },
+      outputChunks: response?.outputChunks ?? 0,
+      truncated,
     };
   }
 }
+
+/** The error sink failing must not break the call either. */
+const reportTo = (options: CaptureTapOptions, stage: TelemetryStage, error: unknown): void => {
+  try {
+    options.onError(stage, error);
+  } catch {
+    // Nothing more to do.
+  }
+};
 
 /** One tap per LLM call; calls the adapter does not recognise as LLM calls get no tap and no telemetry. */
-/** The request-copy bytes held by all in-flight calls of one factory (`limits.maxRequestCopyTotalBytes`). */
-export interface RequestCopyBudget {
-  used: number;
-  readonly max: number;
-}
-
 export const createCaptureTapFactory = (options: CaptureTapOptions): TapFactory => {
   const requestBudget: RequestCopyBudget = { used: 0, max: options.limits.maxRequestCopyTotalBytes };
-  const report = (stage: TelemetryStage, error: unknown): void => {
-    try {
-      options.onError(stage, error);
-    } catch {
-      // See CaptureTap#report.
-    }
-  };
   return {
     open(context: CallContext): CallTap | undefined {
       let adapter: ProviderAdapter | undefined;
@@ -412,7 +287,7 @@ export const createCaptureTapFactory = (options: CaptureTapOptions): TapFactory 
         operation = adapter.operationFor(context.target);
         if (operation === undefined) return undefined;
       } catch (error) {
-        report('parse', wrapError('ADAPTER_FAILED', 'adapter operationFor', error));
+        reportTo(options, 'parse', wrapError('ADAPTER_FAILED', 'adapter operationFor', error));
         return undefined;
       }
       try {
@@ -425,7 +300,7 @@ export const createCaptureTapFactory = (options: CaptureTapOptions): TapFactory 
           requestBudget,
         );
       } catch (error) {
-        report('observer', wrapError('OBSERVER_FAILED', 'observer start', error));
+        reportTo(options, 'observer', wrapError('OBSERVER_FAILED', 'observer start', error));
         return undefined;
       }
     },

@@ -11,8 +11,9 @@ import type { ProviderAdapter } from '../adapter.ts';
 import type { Config } from '../config/load.ts';
 import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { awaitingUpstreamHead, createForwarder } from '../proxy/forward.ts';
+import { createForwarder } from '../proxy/forward.ts';
 import { createRouter, type RouteMatch } from '../proxy/router.ts';
+import { awaitingUpstreamHead } from '../proxy/socket-policy.ts';
 import type { TapFactory } from '../proxy/tap.ts';
 import {
   attachWebSocketTap,

@@ -14,7 +14,7 @@ import {
   type Server as TcpServer,
 } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { awaitingUpstreamHead } from '../../src/proxy/forward.ts';
+import { awaitingUpstreamHead } from '../../src/proxy/socket-policy.ts';
 import { rawRequest } from '../helpers/client.ts';
 import { startFullLlmtap, type TestLlmtap } from '../helpers/llmtap.ts';
 import {
