@@ -33,7 +33,8 @@ export interface ModelTotal {
   outputTokens: number;
   cacheReadTokens: number;
   reasoningTokens: number;
-  costUsd: number;
+  /** Absent until a call of this model was priced (unknown is never $0). */
+  costUsd?: number;
 }
 
 /** One minute of traffic (calls finished in it). `minute` is epoch minutes. */
@@ -215,7 +216,6 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
           outputTokens: 0,
           cacheReadTokens: 0,
           reasoningTokens: 0,
-          costUsd: 0,
         };
         totals.set(key, total);
       }
@@ -227,7 +227,9 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
     total.outputTokens += num(call.outputTokens);
     total.cacheReadTokens += num(call.cacheReadTokens);
     total.reasoningTokens += num(call.reasoningTokens);
-    total.costUsd += num(call.costUsd);
+    if (typeof call.costUsd === 'number' && Number.isFinite(call.costUsd)) {
+      total.costUsd = (total.costUsd ?? 0) + call.costUsd;
+    }
     const minuteOf = Math.floor(now() / 60_000);
     const slot = minuteOf % minutesKept;
     let minute = minuteRing[slot];

@@ -123,8 +123,11 @@ function buildRow(c) {
 function upsert(c) {
   if (typeof c.id !== 'number') return;
   calls.set(c.id, c);
-  addOption($('f-provider'), c.provider);
-  addOption($('f-model'), modelOf(c));
+  // Filter choices from finished calls only: a running call may still show its requested model name.
+  if (c.state === 'done') {
+    addOption($('f-provider'), c.provider);
+    addOption($('f-model'), modelOf(c));
+  }
   const tr = buildRow(c);
   const old = rows.get(c.id);
   rows.set(c.id, tr);
@@ -147,7 +150,7 @@ const totalKey = (t) => t.provider + '\\u0001' + t.model;
 function renderTotals() {
   const body = $('totals-body');
   body.replaceChildren();
-  const sum = { calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, reasoningTokens: 0, costUsd: 0 };
+  const sum = { calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, reasoningTokens: 0, costUsd: undefined };
   const list = [...totals.values()].sort((a, b) => b.calls - a.calls);
   for (const t of list) {
     if (filters.provider && t.provider !== filters.provider) continue;
@@ -166,7 +169,9 @@ function renderTotals() {
     cell(tr, fmtInt(t.reasoningTokens), 'n reasoning');
     cell(tr, fmtCost(t.costUsd), 'n cost');
     body.appendChild(tr);
-    for (const k of Object.keys(sum)) sum[k] += t[k];
+    for (const k of Object.keys(sum)) if (k !== 'costUsd') sum[k] += t[k];
+    // Unknown cost stays unknown (never $0): a total shows only what was priced.
+    if (n(t.costUsd) !== undefined) sum.costUsd = (sum.costUsd ?? 0) + t.costUsd;
   }
   $('total-calls').textContent = fmtInt(sum.calls);
   $('total-errors').textContent = fmtInt(sum.errors);
@@ -175,7 +180,7 @@ function renderTotals() {
   $('total-cached').textContent = fmtInt(sum.cacheReadTokens);
   $('total-reasoning').textContent = fmtInt(sum.reasoningTokens);
   $('total-cost').textContent = fmtCost(sum.costUsd);
-  $('summary').textContent = fmtInt(sum.calls) + ' calls · ' + fmtInt(sum.inputTokens + sum.outputTokens) + ' tokens · ' + fmtCost(sum.costUsd);
+  $('summary').textContent = fmtInt(sum.calls) + ' calls · ' + fmtInt(sum.inputTokens + sum.outputTokens) + ' tokens' + (sum.costUsd === undefined ? '' : ' · ' + fmtCost(sum.costUsd));
 }
 
 const SVG = 'http://www.w3.org/2000/svg';

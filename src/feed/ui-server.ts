@@ -188,6 +188,9 @@ export const startUiServer = async (options: UiServerOptions): Promise<UiServer>
         'content-length': Buffer.byteLength(pageHtml),
       });
       res.end(req.method === 'HEAD' ? undefined : pageHtml);
+    } else if (path === '/favicon.ico') {
+      res.writeHead(204, commonHeaders);
+      res.end();
     } else if (path === '/calls') {
       const limit = Number(url.searchParams.get('limit') ?? feed.capacity);
       const bounded = Number.isInteger(limit) && limit > 0 ? limit : feed.capacity;
