@@ -234,3 +234,27 @@ describe('429/5xx error bodies (documented shapes)', () => {
     });
   }
 });
+
+describe('Gemini error chunk in the JSON-array stream (no alt=sse)', () => {
+  it('an {"error":{…,"status"}} element after HTTP 200: errored with its status', async () => {
+    const call = await replayBoth({
+      ...geminiSafetyJsonArray,
+      exchange: {
+        ...geminiSafetyJsonArray.exchange,
+        body: `[${JSON.stringify({
+          candidates: [{ content: { role: 'model', parts: [{ text: 'Here' }] }, index: 0 }],
+          modelVersion: 'gemini-2.5-flash',
+          responseId: 'gQ3uaJ2tL9mqz7IP8rK-mA4',
+        })}\r\n,${JSON.stringify({
+          error: {
+            code: 503,
+            message: 'The model is overloaded. Please try again later.',
+            status: 'UNAVAILABLE',
+          },
+        })}]`,
+      },
+    });
+    expect(call.outcome).toBe('errored');
+    expect(call.response.error).toEqual({ type: 'UNAVAILABLE', midStream: true });
+  });
+});
