@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * The fast tier (`npm test`). Files slow by nature (a browser, `npm ci`, memory bounds under load, the bench smoke,
- * multi-second lifecycle deadlines) are named `*.slow.test.ts` and run in `npm run test:slow` (vitest.slow.config.ts).
+ * whole-product fuzzing with hundreds of proxied exchanges, multi-second lifecycle deadlines) are named `*.slow.test.ts` and run in `npm run test:slow` (vitest.slow.config.ts).
  */
 export const slowTests = 'test/**/*.slow.test.ts';
 
