@@ -18,7 +18,9 @@ import {
   cohereStreamError,
   type DocumentedFixture,
   geminiResourceExhausted,
+  geminiSafetyJsonArray,
   openaiRateLimited,
+  vllmContinuousUsage,
   xaiReasoning,
 } from '../providers/documented/fixtures.ts';
 import { asFixture } from '../providers/helpers.ts';
@@ -28,8 +30,13 @@ let receiver: OtlpReceiver;
 let app: TestLlmtap;
 let serving: DocumentedFixture = openaiRateLimited;
 
-const spanOf = (model: string): ReceivedSpan => {
-  const found = receiver.spans.find((span) => span.attributes['gen_ai.request.model'] === model);
+/** The span of the call to `model` (answered with `status`, when two calls used the model). */
+const spanOf = (model: string, status?: number): ReceivedSpan => {
+  const found = receiver.spans.find(
+    (span) =>
+      span.attributes['gen_ai.request.model'] === model &&
+      (status === undefined || span.attributes['http.response.status_code'] === status),
+  );
   if (found === undefined) throw new Error(`no span for ${model}; got ${receiver.spans.map((s) => s.name)}`);
   return found;
 };
@@ -80,6 +87,7 @@ beforeAll(async () => {
         { prefix: '/bedrock', provider: 'bedrock', upstream: upstream.url },
         { prefix: '/cohere', provider: 'cohere', upstream: upstream.url },
         { prefix: '/xai', provider: 'xai', upstream: upstream.url },
+        { prefix: '/vllm', provider: 'openai-compatible', upstream: upstream.url },
       ],
     },
     { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '60000' },
@@ -109,8 +117,25 @@ beforeAll(async () => {
   expect((await send('/bedrock', bedrockInvokeStreamThrottled)).status).toBe(200);
   expect((await send('/cohere', cohereStreamError)).status).toBe(200);
   expect((await send('/xai', xaiReasoning)).status).toBe(200);
+  expect((await send('/gemini', geminiSafetyJsonArray)).status).toBe(200);
 
-  await receiver.waitFor(() => app.requestLogs().length === 6, 10_000, 'six request log lines');
+  // vLLM continuous_usage_stats through the real openai SDK: usage on every chunk, one call's worth counted.
+  serving = vllmContinuousUsage;
+  const vllm = new OpenAI({ apiKey: 'EMPTY', baseURL: `${app.server.dataUrl}/vllm/v1`, maxRetries: 0 });
+  const stream = await vllm.chat.completions.create({
+    model: 'Qwen/Qwen2.5-1.5B-Instruct',
+    stream: true,
+    stream_options: {
+      include_usage: true,
+      continuous_usage_stats: true,
+    } as OpenAI.ChatCompletionStreamOptions,
+    messages: [{ role: 'user', content: 'Say hi' }],
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  expect(text).toBe('Hi there!');
+
+  await receiver.waitFor(() => app.requestLogs().length === 8, 10_000, 'eight request log lines');
   // Shutdown flushes the batched spans and the (60 s) metric interval.
   await app.shutdown();
 });
@@ -130,7 +155,7 @@ describe('error.type from the provider’s own code, on the span and on the dura
   ];
   for (const [model, type, status] of cases) {
     it(`${model}: ${type}${status === 200 ? ' (mid-stream, after HTTP 200)' : ` (HTTP ${status})`}`, () => {
-      const span = spanOf(model);
+      const span = spanOf(model, status);
       expect(span.attributes['error.type']).toBe(type);
       expect(span.status.code).toBe('STATUS_CODE_ERROR');
       expect(span.attributes['http.response.status_code']).toBe(status);
@@ -172,5 +197,30 @@ describe('xAI reasoning tokens through the proxy', () => {
           p.attributes['gen_ai.request.model'] === 'grok-4' && p.attributes['gen_ai.token.type'] === 'output',
       );
     expect(points.reduce((sum, p) => sum + (p.sum ?? 0), 0)).toBe(103);
+  });
+});
+
+describe('finish reasons that are not errors, and continuous usage, through the proxy', () => {
+  it('Gemini SAFETY: finish reason on the span, no error.type, status unset', () => {
+    const safety = spanOf('gemini-2.5-flash', 200);
+    expect(safety.attributes['gen_ai.response.finish_reasons']).toEqual(['SAFETY']);
+    expect(safety.attributes['error.type']).toBeUndefined();
+    expect(safety.status.code).toBe('STATUS_CODE_UNSET');
+  });
+
+  it('vLLM continuous_usage_stats: one call, 21 input and 3 output tokens on the metric (no sum over chunks)', () => {
+    const points = receiver.metrics
+      .filter((m) => m.name === 'gen_ai.client.token.usage')
+      .flatMap((m) => m.points)
+      .filter((p) => p.attributes['gen_ai.request.model'] === 'Qwen/Qwen2.5-1.5B-Instruct');
+    const of = (type: string) => points.filter((p) => p.attributes['gen_ai.token.type'] === type);
+    expect(of('input').reduce((n, p) => n + (p.count ?? 0), 0)).toBe(1);
+    expect(of('input').reduce((n, p) => n + (p.sum ?? 0), 0)).toBe(21);
+    expect(of('output').reduce((n, p) => n + (p.sum ?? 0), 0)).toBe(3);
+    expect(spanOf('Qwen/Qwen2.5-1.5B-Instruct').attributes).toMatchObject({
+      'gen_ai.usage.input_tokens': 21,
+      'gen_ai.usage.output_tokens': 3,
+      'gen_ai.response.finish_reasons': ['stop'],
+    });
   });
 });

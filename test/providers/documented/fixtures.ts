@@ -741,6 +741,36 @@ export const httpErrors: readonly DocumentedHttpError[] = [
     { __type: 'com.amazon.bedrock.runtime#ModelNotReadyException', message: 'Model is not ready.' },
     'ModelNotReadyException',
   ),
+  httpError(
+    'Azure OpenAI 429 (its code is the string "429")',
+    'https://learn.microsoft.com/en-us/azure/ai-foundry/openai/how-to/quota',
+    'azure-openai',
+    '/openai/deployments/gpt-4o/chat/completions',
+    429,
+    {
+      error: {
+        code: '429',
+        message:
+          'Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 6 seconds.',
+      },
+    },
+    '429',
+  ),
+  httpError(
+    'Groq 429 rate_limit_exceeded',
+    'https://console.groq.com/docs/errors',
+    'groq',
+    '/openai/v1/chat/completions',
+    429,
+    {
+      error: {
+        message: 'Rate limit reached for model `llama-3.3-70b-versatile` on tokens per minute (TPM).',
+        type: 'tokens',
+        code: 'rate_limit_exceeded',
+      },
+    },
+    'rate_limit_exceeded',
+  ),
   // Cohere's error bodies carry only a message (docs.cohere.com/reference/errors): the status is the type.
   httpError(
     'Cohere 429 (message only: the status is the type)',
