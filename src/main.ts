@@ -90,7 +90,6 @@ export const startLlmtap = async (
     logger,
     tapFactory,
     webSocketTapFactory,
-    adapterFor: (match) => adapterById(match.route.config.provider),
     onTapError: (error) => telemetry?.recordError('observer', error),
     admin: {
       metrics:

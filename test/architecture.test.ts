@@ -4,10 +4,12 @@
  *   each other, and never touch the clock, timers, the process, I/O or OpenTelemetry;
  * - the provider-independent core in `src/` never branches on provider ids (only the built-in routes
  *   name them);
- * - the registry is the explicit list the config validates against.
+ * - the registry is the explicit list the config validates against;
+ * - inside `src/`, imports only point down the layer order (`LAYERS` below), so a lower layer never learns about
+ *   the one that uses it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adapterById, adapterIds, adapters } from '../providers/index.ts';
 
@@ -168,5 +170,91 @@ describe('the adapter registry', () => {
     expect(adapterById('OpenAI')).toBeUndefined();
     expect(adapterById('')).toBeUndefined();
     expect(adapterById('constructor')).toBeUndefined();
+  });
+});
+
+/**
+ * The layer order of `src/`, top to bottom. A module may import its own group (the same folder, or itself) and any
+ * group in a lower layer, never one above it nor a peer in its own layer. Every file of `src/` must belong to a
+ * group, so a new folder has to be placed here.
+ */
+const LAYERS: readonly (readonly string[])[] = [
+  ['cli'],
+  ['main'],
+  // Observers: capture turns bytes into records, telemetry and feed consume records; they meet only through the
+  // contracts below (call-observer, record).
+  ['capture', 'telemetry', 'feed'],
+  ['call-observer', 'server'],
+  ['proxy'],
+  ['framing', 'injector'],
+  ['adapter', 'config'],
+  ['log'],
+  ['errors', 'redact', 'record'],
+];
+
+/** `src/proxy/forward.ts` → `proxy`; `src/main.ts` → `main`. */
+const groupOf = (file: string): string => {
+  const rest = file.slice('src/'.length);
+  const slash = rest.indexOf('/');
+  return slash === -1 ? rest.replace(/\.ts$/, '') : rest.slice(0, slash);
+};
+
+const layerOf = (group: string): number => LAYERS.findIndex((layer) => layer.includes(group));
+
+/** Every `src/` → `src/` import as [from group, to group, edge text]. */
+const srcEdges = (): [string, string, string][] =>
+  tsFiles('src').flatMap((file) =>
+    importsOf(code(file))
+      .filter((specifier) => specifier.startsWith('.'))
+      .map((specifier) => normalize(join(dirname(file), specifier)))
+      .filter((target) => target.startsWith('src/'))
+      .map((target): [string, string, string] => [groupOf(file), groupOf(target), `${file} -> ${target}`]),
+  );
+
+/** What the rule allows: the same group, or a group in a strictly lower layer. */
+const allowed = (from: string, to: string): boolean => from === to || layerOf(to) > layerOf(from);
+
+describe('src/ imports point down the layer order', () => {
+  it('every src/ module belongs to a layer', () => {
+    const unplaced = [...new Set(tsFiles('src').map(groupOf))].filter((group) => layerOf(group) === -1);
+    expect(unplaced).toEqual([]);
+  });
+
+  it('the import scan sees the composition root wiring every layer', () => {
+    const fromMain = srcEdges()
+      .filter(([from]) => from === 'main')
+      .map(([, to]) => to);
+    for (const group of ['capture', 'telemetry', 'server', 'proxy', 'config', 'log'])
+      expect(fromMain, `main imports ${group}`).toContain(group);
+  });
+
+  it('no import goes up or sideways', () => {
+    const wrong = srcEdges()
+      .filter(([from, to]) => !allowed(from, to))
+      .map(([, , edge]) => edge);
+    expect(wrong).toEqual([]);
+  });
+
+  it('the proxy knows no provider: of the adapter contract it uses only the tap vocabulary, in its tap contract', () => {
+    const fromProxy = srcEdges()
+      .filter(([from, to]) => from === 'proxy' && to === 'adapter')
+      .map(([, , edge]) => edge);
+    expect(fromProxy).toEqual(['src/proxy/tap.ts -> src/adapter.ts']);
+    const server = srcEdges().filter(([from, to]) => from === 'server' && to === 'adapter');
+    expect(server).toEqual([]);
+  });
+
+  it('the rule catches what it is meant to catch', () => {
+    // The import that once slipped in: the proxy reaching up into capture for its JSON skimmer.
+    expect(allowed('proxy', 'capture')).toBe(false);
+    // Peers: capture and telemetry know each other only through call-observer and record.
+    expect(allowed('capture', 'telemetry')).toBe(false);
+    expect(allowed('telemetry', 'capture')).toBe(false);
+    expect(allowed('framing', 'proxy')).toBe(false);
+    expect(allowed('telemetry', 'proxy')).toBe(true);
+    expect(allowed('proxy', 'framing')).toBe(true);
+    expect(allowed('capture', 'capture')).toBe(true);
+    expect(groupOf('src/proxy/forward.ts')).toBe('proxy');
+    expect(groupOf('src/call-observer.ts')).toBe('call-observer');
   });
 });

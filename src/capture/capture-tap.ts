@@ -16,13 +16,14 @@ import type { ParsedRequest, ParseOptions, ProviderAdapter, ResponseHead } from 
 import type { CallObservation, CallObserver, TelemetryStage } from '../call-observer.ts';
 import type { Limits, RouteConfig } from '../config/schema.ts';
 import type { LogFields } from '../log.ts';
-import type { CallContext, CallEnd, CallTap, TapFactory } from '../proxy/tap.ts';
+import type { CallContext, CallEnd, CallTap, RequestRewrite, TapFactory } from '../proxy/tap.ts';
 import type { LlmCall, Operation } from '../record.ts';
 import { buildLlmCall, type CaptureState, fallbackRequest } from './call-record.ts';
 import { type CaptureErrorCode, wrapError } from './errors.ts';
 import { readRequestBody } from './request-body.ts';
 import { RequestCopy, type RequestCopyBudget } from './request-copy.ts';
 import { ResponsePipeline } from './response-pipeline.ts';
+import { failOpenFilter, planUsageInjection } from './usage-injection.ts';
 
 export type { RequestCopyBudget } from './request-copy.ts';
 
@@ -50,6 +51,8 @@ const headerText = (value: string | string[] | undefined): string | undefined =>
 
 export class CaptureTap implements CallTap {
   readonly upstreamHeaders: Readonly<Record<string, string>> | undefined;
+  /** The adapter injects streaming usage into this call's request (a POST on a route that allows it). */
+  readonly rewritesRequest: boolean;
   readonly #adapter: ProviderAdapter;
   readonly #context: CallContext;
   readonly #operation: Operation;
@@ -88,6 +91,27 @@ export class CaptureTap implements CallTap {
     this.#operation = operation;
     this.#observation = observation;
     this.upstreamHeaders = observation.upstreamHeaders;
+    this.rewritesRequest =
+      adapter.streamUsage !== undefined &&
+      context.route.streamUsage !== 'passthrough' &&
+      context.target.method === 'POST';
+  }
+
+  rewriteRequest(body: Buffer): RequestRewrite | undefined {
+    const injection = this.#adapter.streamUsage;
+    if (!this.rewritesRequest || injection === undefined) return undefined;
+    const { id } = this.#adapter;
+    try {
+      const plan = planUsageInjection(body, injection, this.#context.target);
+      if (plan === undefined) return undefined;
+      const onFilterError = (error: unknown): void =>
+        this.#report('parse', wrapError('ADAPTER_FAILED', `${id} usage filter`, error));
+      return { body: plan.body, filter: failOpenFilter(plan.filter, onFilterError) };
+    } catch (error) {
+      // The patch is adapter code: if it fails, the request goes as the client sent it.
+      this.#report('parse', wrapError('ADAPTER_FAILED', `${id} usage patch`, error));
+      return undefined;
+    }
   }
 
   requestBody(chunk: Uint8Array): void {

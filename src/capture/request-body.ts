@@ -5,15 +5,15 @@
  *
  * The request copy is already capped at `maxFrameBytes`, and decompression is capped at the same size
  * (`maxOutputLength`), so this synchronous work is bounded and runs once per call after the body was sent.
- * Without content capture, a large body is skimmed rather than parsed (see json-skim.ts): its large
+ * Without content capture, a large body is skimmed rather than parsed (see framing/json-skim.ts): its large
  * top-level members (the conversation) are left out, as no request fact comes from them. A body cut by the
  * copy limit is skimmed as a prefix, so members sent before the cut (often `model`) are still known.
  */
 import zlib from 'node:zlib';
 import { startsWithBom } from '../framing/bytes.ts';
 import { SMALL_MEMBER_BYTES } from '../framing/json-members.ts';
+import { skimJsonObject } from '../framing/json-skim.ts';
 import { codecsFor } from './content-decoding.ts';
-import { skimJsonObject } from './json-skim.ts';
 
 /** Bodies up to this size are parsed whole: below it, skimming saves nothing worth its difference. */
 const SKIM_ABOVE_BYTES = 64 * 1024;
@@ -81,7 +81,10 @@ export const readRequestBody = (bytes: Buffer, options: ReadRequestOptions): Req
   }
   const start = startsWithBom(plain, 0, plain.length) ? 3 : 0;
   if (options.prefix) {
-    return { body: skimJsonObject(plain.subarray(start), SKIM_MEMBER_BYTES, true), truncated: true };
+    return {
+      body: skimJsonObject(plain.subarray(start), SKIM_MEMBER_BYTES, { prefix: true }),
+      truncated: true,
+    };
   }
   if (!options.wholeBody && plain.length - start > SKIM_ABOVE_BYTES) {
     return { body: skimJsonObject(plain.subarray(start), SKIM_MEMBER_BYTES), truncated: false };

@@ -1,7 +1,7 @@
 /**
  * Forwards one request to its upstream with undici's dispatch API and streams the answer back byte for byte.
  * This module only composes: per request it opens the tap, plans how to read the body, reads it, lets the
- * route's adapter rewrite it (usage injection), and dispatches through the handlers that wrap the exchange:
+ * observer rewrite it (usage injection), and dispatches through the handlers that wrap the exchange:
  *
  *   undici ─► TapFeed (observer copy) ─► UsageFilterHandler (when rewritten) ─► Exchange (client) ─► AccessLog
  *
@@ -9,7 +9,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { ProviderAdapter, StreamUsageInjection } from '../adapter.ts';
 import type { Limits, Timeouts } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { AccessLog } from './access-log.ts';
@@ -21,12 +20,10 @@ import type { RouteMatch } from './router.ts';
 import type { TapFactory } from './tap.ts';
 import { TapFeed } from './tap-feed.ts';
 import { patchedRequestHeaders, UsageFilterHandler } from './usage-filter.ts';
-import { planUsageInjection } from './usage-injection.ts';
 
 export interface ForwarderOptions {
   readonly dispatcher: Dispatcher;
   readonly tapFactory: TapFactory | undefined;
-  readonly adapterFor: (match: RouteMatch) => ProviderAdapter | undefined;
   readonly limits: Limits;
   readonly timeouts: Timeouts;
   readonly logger: Logger;
@@ -71,8 +68,7 @@ const forward = (
       ? undefined
       : TapFeed.open(options.tapFactory, exchange, log, options.onTapError, options.limits.maxCopyBytes);
   exchange.ending = feed ?? log ?? silent;
-  const injection = feed === undefined ? undefined : injectionFor(options, match, exchange.method);
-  const plan = planRequestBody(req.headers, injection !== undefined, options.limits);
+  const plan = planRequestBody(req.headers, feed?.rewritesRequest === true, options.limits);
   switch (plan.read) {
     case 'none':
       send(exchange, feed, null);
@@ -82,14 +78,14 @@ const forward = (
       return;
     case 'whole':
       readBody(req, plan.length)
-        .then((body) => withBody(options, exchange, feed, injection, body))
+        .then((body) => withBody(options, exchange, feed, body))
         .catch((error: unknown) => exchange.internalError(error));
       return;
     case 'chunked-prefix':
       readChunkedPrefix(req, plan.cap)
         .then((read) => {
           if (read === undefined || exchange.clientGone) return;
-          if ('complete' in read) withBody(options, exchange, feed, injection, read.complete);
+          if ('complete' in read) withBody(options, exchange, feed, read.complete);
           else send(exchange, feed, prefixThenRest(read.prefix, req));
         })
         .catch((error: unknown) => exchange.internalError(error));
@@ -97,63 +93,27 @@ const forward = (
   }
 };
 
-/** The route's usage injection for this call, if it gets one (only observed POSTs: the point is the usage). */
-const injectionFor = (
-  options: ForwarderOptions,
-  match: RouteMatch,
-  method: string,
-): StreamUsageInjection | undefined => {
-  let adapter: ProviderAdapter | undefined;
-  try {
-    adapter = options.adapterFor(match);
-  } catch (error) {
-    // No adapter means no usage injection: the request goes as sent.
-    options.onTapError(error);
-    return undefined;
-  }
-  return match.route.config.streamUsage !== 'passthrough' && method === 'POST'
-    ? adapter?.streamUsage
-    : undefined;
-};
-
 const withBody = (
   options: ForwarderOptions,
   exchange: Exchange,
   feed: TapFeed | undefined,
-  injection: StreamUsageInjection | undefined,
   body: Buffer | undefined,
 ): void => {
   if (body === undefined || exchange.clientGone) return;
-  let plan: ReturnType<typeof planUsageInjection>;
-  try {
-    const { upstreamPath, search } = exchange.match;
-    plan =
-      injection === undefined
-        ? undefined
-        : planUsageInjection(body, injection, {
-            method: exchange.method,
-            path: upstreamPath,
-            query: new URLSearchParams(search),
-          });
-  } catch (error) {
-    // The patch is adapter code: if it fails, the request goes as the client sent it.
-    options.onTapError(error);
-    plan = undefined;
-  }
-  if (plan === undefined) {
+  const rewrite = feed?.rewritesRequest === true ? feed.rewrite(body) : undefined;
+  if (rewrite === undefined) {
     send(exchange, feed, body);
     return;
   }
-  feed?.requestCopiedWhole(body);
   const { req } = exchange;
   const headers = patchedRequestHeaders(
     req.rawHeaders,
     req.headers.connection,
     feed?.tap.upstreamHeaders,
-    plan.body,
+    rewrite.body,
   );
-  const filtered = new UsageFilterHandler(exchange, plan.filter, options.onTapError);
-  exchange.dispatch(plan.body, headers, feed === undefined ? filtered : feed.around(filtered));
+  const filtered = new UsageFilterHandler(exchange, rewrite.filter, options.onTapError);
+  exchange.dispatch(rewrite.body, headers, feed === undefined ? filtered : feed.around(filtered));
 };
 
 const send = (exchange: Exchange, feed: TapFeed | undefined, body: RequestBody): void => {

@@ -8,7 +8,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { AccessLog } from './access-log.ts';
 import type { Controller, Exchange, ExchangeEnding, ExchangeFacts } from './exchange.ts';
-import { type CallContext, type CallLogFields, type CallTap, now, type TapFactory } from './tap.ts';
+import {
+  type CallContext,
+  type CallLogFields,
+  type CallTap,
+  now,
+  type RequestRewrite,
+  type TapFactory,
+} from './tap.ts';
 import { guardTap } from './tap-guard.ts';
 
 /** Response headers for observers: lower-case names, repeated headers joined with `, `. */
@@ -89,10 +96,22 @@ export class TapFeed implements Dispatcher.DispatchHandler, ExchangeEnding {
     return this;
   }
 
-  /** The tap sees what the client sent, not the rewritten body that goes upstream. */
-  requestCopiedWhole(body: Buffer): void {
-    this.tap.requestBody(body);
-    this.#copyRequest = false;
+  /** True when the observer may rewrite the request: its body is then read whole first. */
+  get rewritesRequest(): boolean {
+    return this.tap.rewritesRequest === true;
+  }
+
+  /**
+   * The observer's rewrite of the client's whole body, if it makes one. The tap then gets the client's body
+   * here, not the rewritten one undici sends.
+   */
+  rewrite(body: Buffer): RequestRewrite | undefined {
+    const rewrite = this.tap.rewriteRequest?.(body);
+    if (rewrite !== undefined) {
+      this.tap.requestBody(body);
+      this.#copyRequest = false;
+    }
+    return rewrite;
   }
 
   onRequestStart(controller: Controller, context: unknown): void {

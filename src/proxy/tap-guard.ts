@@ -18,6 +18,16 @@ export const guardTap = (tap: CallTap, onError: (error: unknown) => void, maxCop
   };
   return {
     upstreamHeaders: tap.upstreamHeaders,
+    rewritesRequest: tap.rewritesRequest,
+    rewriteRequest(body) {
+      if (failed) return undefined;
+      try {
+        return tap.rewriteRequest?.(body);
+      } catch (error) {
+        fail(error);
+        return undefined;
+      }
+    },
     requestBody(chunk) {
       if (failed) return;
       if (requestCopied + chunk.length > maxCopyBytes) {

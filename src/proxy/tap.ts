@@ -4,7 +4,7 @@
  * forwarded, inside a try/catch at the call site (see `guardTap`), and must not retain chunks beyond
  * the call.
  */
-import type { RequestTarget } from '../adapter.ts';
+import type { RequestTarget, ResponseFilter } from '../adapter.ts';
 import type { RouteConfig } from '../config/schema.ts';
 
 /** What the core knows when a request arrives. Timestamps are epoch milliseconds (fractional). */
@@ -31,10 +31,29 @@ export interface CallEnd {
 
 export type CallLogFields = Readonly<Record<string, unknown>>;
 
+export type { ResponseFilter };
+
+/** An observer's rewrite of one request body, and the filter that takes its effect back out of the response. */
+export interface RequestRewrite {
+  readonly body: Buffer;
+  /** Applied to the client's copy of a 200 uncompressed response; must not throw (a throw drops it). */
+  readonly filter: ResponseFilter;
+}
+
 /** One call's observer. */
 export interface CallTap {
   /** Headers to set on the upstream request (W3C trace context of the call's span). */
   readonly upstreamHeaders?: Readonly<Record<string, string>> | undefined;
+  /**
+   * True when this observer may rewrite the request (streaming-usage injection): the forwarder then reads a
+   * body up to `limits.maxInjectBodyBytes` whole and offers it to `rewriteRequest` before dispatch.
+   */
+  readonly rewritesRequest?: boolean | undefined;
+  /**
+   * The body to send instead of the client's, with its response filter; undefined to send it as it came. The
+   * client's own body is what `requestBody` then sees.
+   */
+  rewriteRequest?(body: Buffer): RequestRewrite | undefined;
   requestBody(chunk: Uint8Array): void;
   requestEnd(): void;
   upstreamRequestSent(at: number): void;

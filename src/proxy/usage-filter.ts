@@ -1,14 +1,14 @@
 /**
- * The client's side of streaming-usage injection: a dispatch handler wrapped around the exchange that takes out
- * of the response what the patched request added (the adapter's `ResponseFilter`), plus the header rules that
- * go with a rewritten exchange. Fail-open: a filter that throws is dropped and the rest of the stream passes
- * unfiltered.
+ * The client's side of a rewritten request (streaming-usage injection): a dispatch handler wrapped around the
+ * exchange that takes out of the response what the rewrite added (the observer's `ResponseFilter`), plus the
+ * header rules that go with a rewritten exchange. Fail-open: a filter that throws is dropped and the rest of the
+ * stream passes unfiltered.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { ResponseFilter } from '../adapter.ts';
 import type { Controller, Exchange } from './exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
+import type { ResponseFilter } from './tap.ts';
 
 /** The filter reads plain bytes: the upstream must not compress the answer. */
 const dropAcceptEncoding: ReadonlySet<string> = new Set(['accept-encoding']);

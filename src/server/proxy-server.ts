@@ -7,12 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import httpProxyServer from 'http-proxy';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
-import type { ProviderAdapter } from '../adapter.ts';
 import type { Config } from '../config/load.ts';
 import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createForwarder } from '../proxy/forward.ts';
-import { createRouter, type RouteMatch } from '../proxy/router.ts';
+import { createRouter } from '../proxy/router.ts';
 import { awaitingUpstreamHead } from '../proxy/socket-policy.ts';
 import type { TapFactory } from '../proxy/tap.ts';
 import {
@@ -31,7 +30,6 @@ export interface ProxyServerOptions {
   readonly tapFactory?: TapFactory | undefined;
   /** Observers of WebSocket tunnels (realtime APIs); the tunnel itself is never changed. */
   readonly webSocketTapFactory?: WebSocketTapFactory | undefined;
-  readonly adapterFor?: ((match: RouteMatch) => ProviderAdapter | undefined) | undefined;
   readonly onTapError?: ((error: unknown) => void) | undefined;
   /** Extra admin endpoints (`GET /metrics`). */
   readonly admin?: AdminOptions | undefined;
@@ -137,7 +135,6 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   const forward = createForwarder({
     dispatcher,
     tapFactory: options.tapFactory,
-    adapterFor: options.adapterFor ?? (() => undefined),
     limits: config.limits,
     timeouts: config.timeouts,
     logger,

@@ -314,14 +314,19 @@ describe('bugs in the core itself never leave a client hanging', () => {
     });
   });
 
-  it('an adapter lookup that throws: the call is forwarded untouched and the failure reported', async () => {
+  it('an observer whose request rewrite throws: the call is forwarded untouched and the failure reported', async () => {
     const reported: unknown[] = [];
     const server = await startProxyServer({
       config: testConfig({ routes: [{ prefix: '/openai', provider: 'openai', upstream: upstream.url }] }),
       logger: createLogger('silent'),
-      tapFactory: { open: () => ({ ...noopTap }) },
-      adapterFor: () => {
-        throw new Error('registry bug');
+      tapFactory: {
+        open: () => ({
+          ...noopTap,
+          rewritesRequest: true,
+          rewriteRequest: () => {
+            throw new Error('rewrite bug');
+          },
+        }),
       },
       onTapError: (error) => reported.push(error),
       env: {},
@@ -343,10 +348,11 @@ describe('bugs in the core itself never leave a client hanging', () => {
     const server = await startProxyServer({
       config: testConfig({ routes: [{ prefix: '/openai', provider: 'openai', upstream: upstream.url }] }),
       logger: createLogger('silent'),
-      tapFactory: { open: () => ({ ...noopTap }) },
-      adapterFor: () => {
-        if (failNext) throw new Error('registry bug');
-        return undefined;
+      tapFactory: {
+        open: () => {
+          if (failNext) throw new Error('observer bug');
+          return { ...noopTap };
+        },
       },
       // The error sink failing too: nothing is left between the bug and the HTTP server but the handler guard.
       onTapError: () => {

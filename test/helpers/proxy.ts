@@ -3,10 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { ProviderAdapter } from '../../src/adapter.ts';
 import { type Config, loadConfig } from '../../src/config/load.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
-import type { RouteMatch } from '../../src/proxy/router.ts';
 import type { CallTap, TapFactory } from '../../src/proxy/tap.ts';
 import { type ProxyServer, startProxyServer } from '../../src/server/proxy-server.ts';
 
@@ -53,7 +51,6 @@ export const startTestProxy = async (
   file: Record<string, unknown>,
   options: {
     tapFactory?: TapFactory;
-    adapterFor?: (match: RouteMatch) => ProviderAdapter | undefined;
     env?: Record<string, string>;
   } = {},
 ): Promise<TestProxy> => {
@@ -62,7 +59,6 @@ export const startTestProxy = async (
     config: testConfig(file),
     logger,
     tapFactory: options.tapFactory,
-    adapterFor: options.adapterFor,
     env: options.env ?? {},
   });
   return Object.assign(server, { logs: lines });

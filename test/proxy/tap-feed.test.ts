@@ -137,12 +137,33 @@ describe('TapFeed', () => {
     ]);
   });
 
-  it('after the tap got the whole request (before a rewrite), undici`s copy of the sent body is not fed again', () => {
+  it('a rewrite the observer makes: the tap gets the client`s body, not undici`s copy of the rewritten one', () => {
     const exchange = fakeExchange();
-    const feed = TapFeed.open(factoryOf(recordingTap(exchange.seen)), exchange, undefined, () => {}, 1 << 20);
-    feed?.requestCopiedWhole(Buffer.from('{"original":true}'));
-    feed?.around(exchange).onBodySent(Buffer.from('{"patched":true,"original":true}'));
-    expect(exchange.seen).toEqual(['tap.requestBody {"original":true}', 'bodySent 32']);
+    const tap: CallTap = {
+      ...recordingTap(exchange.seen),
+      rewritesRequest: true,
+      rewriteRequest: (body) =>
+        body.includes('"stream"')
+          ? {
+              body: Buffer.from(`{"patched":true,${body.subarray(1)}`),
+              filter: { push: (c) => c, flush: () => new Uint8Array(0) },
+            }
+          : undefined,
+    };
+    const feed = TapFeed.open(factoryOf(tap), exchange, undefined, () => {}, 1 << 20) as TapFeed;
+    expect(feed.rewritesRequest).toBe(true);
+    // No rewrite: undici's copy is the client's body, and the tap gets it as it is sent.
+    expect(feed.rewrite(Buffer.from('{"a":1}'))).toBeUndefined();
+    const rewrite = feed.rewrite(Buffer.from('{"stream":true}'));
+    expect(rewrite?.body.toString()).toBe('{"patched":true,"stream":true}');
+    feed.around(exchange).onBodySent(rewrite?.body as Buffer);
+    expect(exchange.seen).toEqual(['tap.requestBody {"stream":true}', 'bodySent 30']);
+  });
+
+  it('no rewrite offered by a tap that does not rewrite', () => {
+    const feed = TapFeed.open(factoryOf(recordingTap([])), fakeExchange(), undefined, () => {}, 1) as TapFeed;
+    expect(feed.rewritesRequest).toBe(false);
+    expect(feed.rewrite(Buffer.from('{}'))).toBeUndefined();
   });
 
   it('at the end, closes the tap and writes the access log with its fields, also when they come later', async () => {

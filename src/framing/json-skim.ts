@@ -18,7 +18,7 @@ import {
   OPEN_BRACE,
   OPEN_BRACKET,
   QUOTE,
-} from '../framing/json-scan.ts';
+} from './json-scan.ts';
 
 const skipWhitespace = (bytes: Buffer, i: number): number => {
   while (i < bytes.length && isWhitespace(bytes[i])) i++;
@@ -84,11 +84,17 @@ const endOfValue = (bytes: Buffer, i: number): number => {
  * the cut are returned (a value touching the cut is dropped, since `12` may have been `123`), and nothing
  * after them is claimed. Malformed input before the cut still gives undefined.
  */
+export interface SkimOptions {
+  /** `bytes` is the start of a body cut by a copy limit. */
+  readonly prefix?: boolean;
+  /** Members left out for their size are kept as empty values of their kind. */
+  readonly standIns?: boolean;
+}
+
 export const skimJsonObject = (
   bytes: Buffer,
   maxMemberBytes: number,
-  prefix = false,
-  standIns = false,
+  { prefix = false, standIns = false }: SkimOptions = {},
 ): Record<string, unknown> | undefined => {
   const result: Record<string, unknown> = {};
   /** Running out of bytes: the end of a prefix, or a truncated (so malformed) whole body. */

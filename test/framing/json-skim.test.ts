@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { skimJsonObject } from '../../src/capture/json-skim.ts';
 import { readRequestBody, SKIM_MEMBER_BYTES } from '../../src/capture/request-body.ts';
+import { skimJsonObject } from '../../src/framing/json-skim.ts';
 import { loadRecordedFixtures } from '../helpers/recorded.ts';
 
 const parseObject = (text: string): Record<string, unknown> | undefined => {
@@ -91,7 +91,7 @@ describe('JSON skim', () => {
             .filter((m) => m.end < cut && Buffer.byteLength(JSON.stringify(m.value)) <= limit)
             .map((m) => [m.key, m.value]),
         );
-        expect(skimJsonObject(bytes.subarray(0, cut), limit, true)).toEqual(expected);
+        expect(skimJsonObject(bytes.subarray(0, cut), limit, { prefix: true })).toEqual(expected);
       }),
       { numRuns: 400 },
     );
@@ -156,7 +156,7 @@ describe('skimJsonObject with stand-ins', () => {
     const body = Buffer.from(
       JSON.stringify({ a: [1, 2, 3], b: { c: 'x'.repeat(50) }, s: 'y'.repeat(50), n: 7, t: true, z: null }),
     );
-    expect(skimJsonObject(body, 20, false, true)).toEqual({
+    expect(skimJsonObject(body, 20, { standIns: true })).toEqual({
       a: [1, 2, 3],
       b: {},
       s: '',

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openAiStreamUsage } from '../../providers/stream-usage.ts';
-import { planUsageInjection } from '../../src/proxy/usage-injection.ts';
+import { planUsageInjection } from '../../src/capture/usage-injection.ts';
 
 /** The plan as it was made before skimming: JSON.parse of the whole body. */
 const referencePatch = (body: Buffer): string | undefined => {

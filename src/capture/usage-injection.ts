@@ -1,11 +1,12 @@
 /**
  * Streaming-usage injection: when a route's adapter asks for it, the request gets the adapter's patch inserted
  * right after its opening `{` (no re-serialising: the client's bytes stay as they were around it), and the
- * client's copy of the response goes through the adapter's filter that removes what the patch added.
+ * client's copy of the response goes through the adapter's filter that removes what the patch added. The
+ * forwarder asks for this through the tap (`CallTap.rewriteRequest`); it knows no adapter.
  */
 import type { RequestTarget, ResponseFilter, StreamUsageInjection } from '../adapter.ts';
-import { skimJsonObject } from '../capture/json-skim.ts';
 import { SMALL_MEMBER_BYTES } from '../framing/json-members.ts';
+import { skimJsonObject } from '../framing/json-skim.ts';
 
 export interface InjectionPlan {
   readonly body: Buffer;
@@ -44,7 +45,7 @@ export const planUsageInjection = (
   } else {
     // Well-formed objects give the same members (large ones as empty stand-ins of their kind); malformed
     // bodies give undefined, as JSON.parse would throw.
-    parsed = skimJsonObject(body.subarray(open), SMALL_MEMBER_BYTES, false, true);
+    parsed = skimJsonObject(body.subarray(open), SMALL_MEMBER_BYTES, { standIns: true });
     if (parsed === undefined) return undefined;
   }
   const patch = injection.patchRequest(parsed, target);
@@ -60,5 +61,37 @@ export const planUsageInjection = (
       body.length + insert.length,
     ),
     filter: injection.createResponseFilter(),
+  };
+};
+
+const NOTHING = new Uint8Array(0);
+
+/**
+ * The adapter's filter, failing open: its first throw is reported and from then on the bytes pass unfiltered
+ * (what it held back of the current event is lost, the smaller harm than cutting the stream).
+ */
+export const failOpenFilter = (filter: ResponseFilter, onError: (error: unknown) => void): ResponseFilter => {
+  let broken = false;
+  return {
+    push(chunk) {
+      if (broken) return chunk;
+      try {
+        return filter.push(chunk);
+      } catch (error) {
+        broken = true;
+        onError(error);
+        return chunk;
+      }
+    },
+    flush() {
+      if (broken) return NOTHING;
+      try {
+        return filter.flush();
+      } catch (error) {
+        broken = true;
+        onError(error);
+        return NOTHING;
+      }
+    },
   };
 };
