@@ -126,6 +126,8 @@ describe('stream variants (synthesised from the documented formats)', () => {
     expect(call.response.usage.inputTokens).toBe(20);
     expect(call.response.usage.cacheReadInputTokens).toBe(6);
     expect(call.response.usage.reasoningOutputTokens).toBe(315);
+    // xAI counts reasoning beside completion_tokens (20 + 1 + 315 = 336 total): output is 1 + 315.
+    expect(call.response.usage.outputTokens).toBe(316);
     expect(call.response.finishReasons).toEqual(['stop']);
   });
 

@@ -1,10 +1,11 @@
 /**
  * The wire variants of #17 replayed through the real capture tap, from documented examples (./fixtures.ts: built
- * from the providers' documentation, not recorded). Each is replayed whole and split into small pieces, so a
+ * from the providers' documentation, not recorded). Each is replayed whole, byte by byte and in random splits, so a
  * variant read right only when whole would fail. The earlier synthesised cases are in ../wire-variants.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../../src/record.ts';
+import type { Chunking } from '../../capture/drive-tap.ts';
 import { replay } from '../helpers.ts';
 import {
   anthropicPauseTurnStream,
@@ -25,12 +26,17 @@ import {
   xaiStreamLiveSearch,
 } from './fixtures.ts';
 
-/** Both chunkings must agree; returns the call. */
+/** Splits that land inside UTF-8 sequences, `\r\n` pairs, JSON members and eventstream preludes. */
+const SPLITS: readonly Chunking[] = ['byte', { size: 7 }, { random: 17, maxChunk: 64 }];
+
+/** Every chunking must give the record of the whole body; returns the call. */
 const replayBoth = async (fixture: DocumentedFixture, captureContent = false): Promise<LlmCall> => {
   const whole = await replay(fixture.exchange, 'whole', { captureContent });
-  const pieces = await replay(fixture.exchange, { size: 7 }, { captureContent });
-  expect(pieces.response).toEqual(whole.response);
-  expect(pieces.outcome).toBe(whole.outcome);
+  for (const split of SPLITS) {
+    const pieces = await replay(fixture.exchange, split, { captureContent });
+    expect(pieces.response, JSON.stringify(split)).toEqual(whole.response);
+    expect(pieces.outcome, JSON.stringify(split)).toBe(whole.outcome);
+  }
   return whole;
 };
 
