@@ -31,6 +31,11 @@ export interface ForwarderOptions {
   readonly onTapError: (error: unknown) => void;
   /** True once SIGTERM arrived: responses ask clients to close their connections. */
   readonly draining: () => boolean;
+  /**
+   * Gets each observer's unfinished end (a call whose copy is still being parsed after the app got its last
+   * byte), so that a drain can wait for it: otherwise a SIGTERM right after a call (a Job's last one) loses it.
+   */
+  readonly trackPending?: ((end: Promise<unknown>) => void) | undefined;
 }
 
 export type Forwarder = (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => void;
@@ -66,7 +71,14 @@ const forward = (
   const feed =
     options.tapFactory === undefined
       ? undefined
-      : TapFeed.open(options.tapFactory, exchange, log, options.onTapError, options.limits.maxCopyBytes);
+      : TapFeed.open(
+          options.tapFactory,
+          exchange,
+          log,
+          options.onTapError,
+          options.limits.maxCopyBytes,
+          options.trackPending,
+        );
   exchange.ending = feed ?? log ?? silent;
   const plan = planRequestBody(req.headers, feed?.rewritesRequest === true, options.limits);
   switch (plan.read) {

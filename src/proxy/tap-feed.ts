@@ -46,6 +46,8 @@ export class TapFeed implements Dispatcher.DispatchHandler, ExchangeEnding {
   /** False once the tap got the request body whole (before a rewrite): undici's copy is then not the client's. */
   #copyRequest = true;
   #firstByteSent = false;
+  /** Hears an end still running after the exchange (the copy is parsed late): the server's drain waits for it. */
+  readonly #trackPending: ((end: Promise<unknown>) => void) | undefined;
 
   /**
    * Opens this call's tap; undefined when nothing observes it. `onError` hears an observer that throws; the call
@@ -57,6 +59,7 @@ export class TapFeed implements Dispatcher.DispatchHandler, ExchangeEnding {
     log: AccessLog | undefined,
     onError: (error: unknown) => void,
     maxCopyBytes: number,
+    trackPending?: (end: Promise<unknown>) => void,
   ): TapFeed | undefined {
     try {
       const { match, method, startedAt } = exchange;
@@ -72,7 +75,7 @@ export class TapFeed implements Dispatcher.DispatchHandler, ExchangeEnding {
       const opened = factory.open(context);
       return opened === undefined
         ? undefined
-        : new TapFeed(guardTap(opened, onError, maxCopyBytes), exchange, log);
+        : new TapFeed(guardTap(opened, onError, maxCopyBytes), exchange, log, trackPending);
     } catch (error) {
       onError(error);
       return undefined;
@@ -83,11 +86,13 @@ export class TapFeed implements Dispatcher.DispatchHandler, ExchangeEnding {
     tap: CallTap,
     exchange: ObservedExchange & Dispatcher.DispatchHandler,
     log: AccessLog | undefined,
+    trackPending?: (end: Promise<unknown>) => void,
   ) {
     this.tap = tap;
     this.#exchange = exchange;
     this.#next = exchange;
     this.#log = log;
+    this.#trackPending = trackPending;
   }
 
   /** Wraps `next` (the exchange or a wrapper around it) and returns this feed, the handler to dispatch. */
@@ -160,6 +165,7 @@ export class TapFeed implements Dispatcher.DispatchHandler, ExchangeEnding {
 
   exchangeEnded(exchange: ExchangeFacts, complete: boolean, transportError: string | undefined): void {
     const result = this.tap.end({ at: now(), complete, transportError, copyTruncated: false });
+    if (result instanceof Promise) this.#trackPending?.(result);
     const log = this.#log;
     if (log === undefined) return;
     if (result instanceof Promise) {

@@ -107,6 +107,8 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   let draining = false;
   let ready = false;
   const inFlight = new Set<ServerResponse>();
+  // Observers still finishing a call whose response is done: the drain waits for them too.
+  const pendingEnds = new Set<Promise<unknown>>();
 
   // One pool per upstream origin inside; honours HTTP(S)_PROXY/NO_PROXY like any well-behaved client.
   const env = options.env ?? {};
@@ -145,6 +147,13 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
           error,
         })),
     draining: () => draining,
+    trackPending: (end) => {
+      pendingEnds.add(end);
+      const settled = (): void => {
+        pendingEnds.delete(end);
+      };
+      end.then(settled, settled);
+    },
   });
 
   // A refusal closes its connection. Requests the client pipelined behind a refused one were already parsed by
@@ -322,6 +331,17 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
         dataServer.closeIdleConnections();
       }
       const cut = inFlight.size;
+      // The calls that did finish are recorded before telemetry is flushed (bounded by the same deadline).
+      if (pendingEnds.size > 0 && Date.now() < deadline) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...pendingEnds]),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          }),
+        ]);
+        clearTimeout(timer);
+      }
       dataServer.closeAllConnections();
       h2c.destroy();
       admin.close();

@@ -30,6 +30,8 @@ export interface BackendReplay {
   start(backend: FakeOtlpBackend, env?: Record<string, string>): Promise<TestLlmtap>;
   /** Replays one recorded exchange through llmtap; resolves once llmtap has recorded the call. */
   call(app: TestLlmtap, file: string, prefix: string): Promise<void>;
+  /** The same, resolving as soon as the app has the provider's last byte. */
+  request(app: TestLlmtap, file: string, prefix: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,18 @@ export const startBackendReplay = async (): Promise<BackendReplay> => {
     res.end(wireBody(serving));
   });
   const prefixes = [...new Set(backendCalls.map((c) => c.prefix))];
+  const request = async (app: TestLlmtap, file: string, prefix: string): Promise<void> => {
+    const f = fixture(file);
+    serving = f;
+    const response = await rawRequest(`${app.server.dataUrl}${prefix}${f.request.path}`, {
+      method: f.request.method,
+      headers: { 'content-type': 'application/json' },
+      ...(f.request.body === null ? {} : { body: f.request.body }),
+    });
+    expect(response.status).toBe(f.response.status);
+    expect(response.body.equals(wireBody(f))).toBe(true);
+  };
+
   return {
     start: (backend, env = {}) =>
       startFullLlmtap(
@@ -54,17 +68,10 @@ export const startBackendReplay = async (): Promise<BackendReplay> => {
           ...env,
         },
       ),
+    request,
     async call(app, file, prefix) {
-      const f = fixture(file);
-      serving = f;
       const logged = app.requestLogs().length;
-      const response = await rawRequest(`${app.server.dataUrl}${prefix}${f.request.path}`, {
-        method: f.request.method,
-        headers: { 'content-type': 'application/json' },
-        ...(f.request.body === null ? {} : { body: f.request.body }),
-      });
-      expect(response.status).toBe(f.response.status);
-      expect(response.body.equals(wireBody(f))).toBe(true);
+      await request(app, file, prefix);
       // The call's telemetry is recorded when llmtap writes its request log line, which can come just after
       // the app got its last byte: wait for that line, so a shutdown right after does not race the recording.
       const deadline = Date.now() + 5000;

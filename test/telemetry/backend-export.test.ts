@@ -172,3 +172,25 @@ describe('GenAI events: bounded queue, fail-open', () => {
     }
   });
 });
+
+describe('a shutdown right after the last response (a Job whose app just exited)', () => {
+  it('still exports that call: the drain waits for the copy to be parsed before telemetry is flushed', async () => {
+    const backend = await startFakeOtlpBackend(token);
+    try {
+      const app = await replay.start(backend);
+      // OpenAI, not streamed: its copy is parsed after the last byte went to the app (found by this test).
+      const { file, prefix, provider } = backendCalls[0];
+      // No waiting for llmtap's request log line here (replay.call does): shut down the moment the app has
+      // its last byte, as a native sidecar is stopped right after the app container exits.
+      await replay.request(app, file, prefix);
+      await app.shutdown();
+      expect(backend.spans.map((s) => s.attributes['gen_ai.provider.name'])).toEqual([provider]);
+      const tokens = backend.metrics
+        .filter((m) => m.name === 'gen_ai.client.token.usage')
+        .flatMap((m) => m.points);
+      expect(tokens.length).toBeGreaterThan(0);
+    } finally {
+      await backend.close();
+    }
+  });
+});
