@@ -42,5 +42,5 @@ export interface CallObserver {
   openSession?(context: CallContext): SessionObservation;
 }
 
-/** Telemetry pipeline stages, for `llmtap.telemetry.errors{stage}`. */
-export type TelemetryStage = 'decode' | 'framing' | 'parse' | 'pricing' | 'export' | 'observer';
+/** Telemetry pipeline stages, for `llmtap.telemetry.errors{stage}` (defined with the error catalogue). */
+export type { TelemetryStage } from './errors.ts';

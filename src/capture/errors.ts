@@ -7,21 +7,15 @@
  * (TypeError, ReferenceError, RangeError: property names, not payloads) are kept; the original error stays
  * reachable as `cause` for a debugger, and is never serialised by the logger.
  */
+import { LlmtapError, type ObservationErrorCode } from '../errors.ts';
 
-export type CaptureErrorCode =
-  | 'UNSUPPORTED_CONTENT_ENCODING'
-  | 'CONTENT_DECODING_FAILED'
-  | 'ADAPTER_FAILED'
-  | 'FRAMING_FAILED'
-  | 'OBSERVER_FAILED';
+export type CaptureErrorCode = ObservationErrorCode;
 
-export class CaptureError extends Error {
-  readonly code: CaptureErrorCode;
+export class CaptureError extends LlmtapError<ObservationErrorCode> {
+  override readonly name: string = 'CaptureError';
 
-  constructor(code: CaptureErrorCode, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'CaptureError';
-    this.code = code;
+  constructor(code: ObservationErrorCode, message: string, cause?: unknown) {
+    super(code, message, cause === undefined ? undefined : { cause });
   }
 }
 

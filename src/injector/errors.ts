@@ -1,15 +1,8 @@
-/** Errors the injector raises at start-up; a review never throws to the API server (see handler.ts). */
-export type InjectorErrorCode =
-  | 'LLMTAP_INJECTOR_USAGE'
-  | 'LLMTAP_INJECTOR_TEMPLATE'
-  | 'LLMTAP_INJECTOR_TLS'
-  | 'LLMTAP_INJECTOR_LISTEN';
+/** Errors the injector raises at start-up (codes from `src/errors.ts`); a review never throws to the API server. */
+import { type ErrorCode, LlmtapError } from '../errors.ts';
 
-export class InjectorError extends Error {
-  readonly code: InjectorErrorCode;
-  constructor(code: InjectorErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'InjectorError';
-    this.code = code;
-  }
+export type InjectorErrorCode = Extract<ErrorCode, `LLMTAP_INJECTOR_${string}`>;
+
+export class InjectorError extends LlmtapError<InjectorErrorCode> {
+  override readonly name: string = 'InjectorError';
 }
