@@ -187,7 +187,9 @@ export const runCallsCommand = async (
     return 1;
   } catch (error) {
     if (io.signal?.aborted === true) return 0;
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const reason = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } })
+      .cause;
+    const cause = reason?.code ?? reason?.errors?.[0]?.code ?? reason?.message;
     io.err(`llmtap calls: cannot read ${where}: ${cause ?? (error as Error).message}\n`);
     return 1;
   }

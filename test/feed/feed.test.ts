@@ -4,11 +4,13 @@
  * (a stalled reader is dropped and counted, a flood is refused and counted) on a real socket.
  */
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapterIds } from '../../providers/index.ts';
 import type { CallObserver } from '../../src/call-observer.ts';
+import { helpText } from '../../src/cli.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createCallFeed, type FeedEvent } from '../../src/feed/call-feed.ts';
 import { formatCallLine, runCallsCommand } from '../../src/feed/calls-command.ts';
@@ -511,6 +513,29 @@ describe('configuration', () => {
     } finally {
       await first.shutdown();
     }
+  });
+
+  it('llmtap --help lists the calls command and the live view settings', () => {
+    const help = helpText(adapterIds);
+    expect(help).toContain('llmtap calls [--follow] [--json]');
+    expect(help).toContain('--ui HOST:PORT|off');
+    expect(help).toContain('LLMTAP_UI_CALLS');
+  });
+
+  it('llmtap calls says where it looked when nothing answers', async () => {
+    // A port nothing listens on: bound, then closed.
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as AddressInfo;
+    probe.close();
+    await once(probe, 'close');
+    const err: string[] = [];
+    const url = `http://127.0.0.1:${port}`;
+    const code = await runCallsCommand(['--url', url], {}, { out: () => undefined, err: (t) => err.push(t) });
+    expect(code).toBe(1);
+    expect(err.join('')).toContain(`cannot read ${url} (is llmtap running`);
+    expect(err.join('')).toMatch(/kubectl port-forward.*ECONNREFUSED/);
   });
 
   it('formats a line without control characters', () => {
