@@ -101,9 +101,11 @@ export interface FaultPolicyOptions {
  * What llmtap does with an exception nothing caught (`uncaughtException`, `unhandledRejection`) once it is
  * serving: log it (redacted, frames only), count it, and keep serving. Crashing would cut every in-flight
  * stream of the pod and refuse the app's next calls until the restart — for one observer's bug. Continuing is
- * safe because llmtap keeps no cross-call state whose invariants a half-run callback could break: each call's
- * state lives in its own closures, routes and config are frozen, observers sit behind the tap guard, and a
- * call whose callback died is still ended by the idle timeout. If faults keep coming (more than
+ * safe because a call's state lives in its own objects (its exchange and tap), routes and config are frozen,
+ * observers sit behind the tap guard, and a call whose callback died is still ended by the idle timeout. The
+ * state calls do share (pre-bound metric streams, the price memo, the head-flush queue, the request-copy budget)
+ * changes in single synchronous steps; the one thing a dead call can keep is its share of the request-copy
+ * budget, which then only shortens other calls' copies (telemetry, never traffic). If faults keep coming (more than
  * `stormThreshold` in `windowMs`), something is systematically wrong: `onStorm` drains gracefully and exits
  * non-zero so the kubelet restarts a clean process without cutting streams.
  */

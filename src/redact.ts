@@ -4,8 +4,11 @@
  * (error messages, URLs) that might carry a key.
  */
 
-/** Request headers that carry credentials; their values never leave the forwarding path. */
-export const credentialHeaders: ReadonlySet<string> = new Set([
+/**
+ * Header names that carry credentials. Header values are never logged; when free text quotes one of these names
+ * with a value ("x-api-key: …"), the value is redacted (the pattern below is built from this list).
+ */
+const credentialHeaders: readonly string[] = [
   'authorization',
   'proxy-authorization',
   'x-api-key',
@@ -14,7 +17,10 @@ export const credentialHeaders: ReadonlySet<string> = new Set([
   'cookie',
   'set-cookie',
   'x-amz-security-token',
-]);
+];
+
+/** Longest first, so a name that ends another (`api-key`, `x-api-key`) never stops the match short. */
+const headerNames = [...credentialHeaders].sort((a, b) => b.length - a.length).join('|');
 
 /** Query parameters that carry credentials (`?key=` for Gemini, SigV4 presigned URLs…). */
 const credentialParams =
@@ -29,7 +35,10 @@ const patterns: readonly RegExp[] = [
   /((?:Credential|Signature)=)[^,\s"]+/g,
   // A credential header quoted in free text ("x-api-key: …", `"api-key":"…"`, "authorization: Token …"): the
   // value (and a scheme word before it) goes, whatever its shape. The name stays so the line says what was there.
-  /\b((?:proxy-)?authorization|x-api-key|api-key|x-goog-api-key|set-cookie|cookie|x-amz-security-token)(?:["']?\s*[:=]\s*["']?|\s+)(?!REDACTED\b)(?:[A-Za-z][\w-]*\s+)?[^\s"',;)\]}]+/gi,
+  new RegExp(
+    `\\b(${headerNames})(?:["']?\\s*[:=]\\s*["']?|\\s+)(?!REDACTED\\b)(?:[A-Za-z][\\w-]*\\s+)?[^\\s"',;)\\]}]+`,
+    'gi',
+  ),
 ];
 
 /**

@@ -53,7 +53,6 @@ export class JsonMemberSkimmer {
   readonly #value: ValueScan = newValueScan();
   /** Members seen (kept or dropped): a `}` where a key is expected is valid only before the first. */
   #seen = 0;
-  #dropped = 0;
 
   constructor(maxMemberBytes: number, maxKeptBytes: number) {
     this.#maxMember = maxMemberBytes;
@@ -62,11 +61,6 @@ export class JsonMemberSkimmer {
 
   get bufferedBytes(): number {
     return this.#member.length + this.#kept.length;
-  }
-
-  /** Members left out (too large, or over the kept total). */
-  get droppedMembers(): number {
-    return this.#dropped;
   }
 
   push(buf: Uint8Array): void {
@@ -175,7 +169,6 @@ export class JsonMemberSkimmer {
     this.#seen += 1;
     if (this.#skipping) {
       this.#skipping = false;
-      this.#dropped += 1;
       return;
     }
     if (this.#kept.length > 0) this.#kept.append(COMMA_BYTES, 0, 1);

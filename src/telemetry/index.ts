@@ -46,9 +46,10 @@ export interface TelemetryOptions {
   readonly logger: Logger;
   /** llmtap's version, for the instrumentation scope. */
   readonly version: string;
-  /** Export nothing (same as `OTEL_SDK_DISABLED=true`); log fields are still produced. */
-  readonly disabled?: boolean | undefined;
-  /** Characters per content attribute (JSON text); pass `limits.maxCapturedChars`. Default 16384. */
+  /**
+   * Characters per content attribute (JSON text), a backstop above the adapters' own `limits.maxCapturedChars` cut
+   * (the composition root passes twice that, at least 16384, the default).
+   */
   readonly maxContentChars?: number | undefined;
   /** Upper bound on `shutdown()`; default 5000 ms. */
   readonly shutdownTimeoutMs?: number | undefined;
@@ -148,7 +149,6 @@ const describeSettings = (settings: TelemetrySettings): string => {
 export const createTelemetry = async (options: TelemetryOptions): Promise<Telemetry> => {
   const { logger, version } = options;
   const settings = readSettings(options.env, {
-    disabled: options.disabled,
     maxContentChars: options.maxContentChars,
   });
   for (const warning of settings.warnings) logger.warn(warning);
