@@ -102,6 +102,8 @@ const MAY_NAME_PROVIDERS: Readonly<Record<string, string>> = {
   'src/injector/sdk-env.ts':
     'the admission webhook sets per-SDK base-URL environment variables (OPENAI_BASE_URL…), which are provider-specific by nature',
   'src/injector/mutate.ts': 'same webhook: chooses which SDK variables to set',
+  'src/proxy/route-signing.ts':
+    "the default SigV4 signing name of `signing: aws-sigv4` routes is Bedrock's, which is the string bedrock",
 };
 
 describe('src/ never branches on provider ids', () => {

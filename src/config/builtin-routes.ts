@@ -5,6 +5,21 @@
  */
 import type { RouteConfig } from './schema.ts';
 
+/**
+ * Bedrock's endpoint is regional: with a region in the environment (AWS_REGION, else AWS_DEFAULT_REGION) there is a
+ * `/bedrock` route to that region's runtime, re-signing with the pod's own AWS identity (bearer API keys pass as
+ * they are). Without a region there is none: a config route names it.
+ */
+export const bedrockRoute = (region: string | undefined): RouteConfig | undefined =>
+  region !== undefined && /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region)
+    ? {
+        prefix: '/bedrock',
+        provider: 'bedrock',
+        upstream: `https://bedrock-runtime.${region}.amazonaws.com`,
+        signing: 'aws-sigv4',
+      }
+    : undefined;
+
 export const builtinRoutes: readonly RouteConfig[] = Object.freeze([
   { prefix: '/openai', provider: 'openai', upstream: 'https://api.openai.com' },
   { prefix: '/anthropic', provider: 'anthropic', upstream: 'https://api.anthropic.com' },

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { LlmtapError } from '../errors.ts';
-import { builtinRoutes } from './builtin-routes.ts';
+import { bedrockRoute, builtinRoutes } from './builtin-routes.ts';
 import {
   configSchema,
   type FileConfig,
@@ -212,7 +212,9 @@ export const loadConfig = (options: CliOptions, env: Env, knownProviders: readon
 
   const fileRoutes = parsed.data.routes;
   const fileRoutePrefixes = new Set(fileRoutes.map((route) => route.prefix));
-  const routes = [...builtinRoutes.filter((route) => !fileRoutePrefixes.has(route.prefix)), ...fileRoutes]
+  const bedrock = bedrockRoute(env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined);
+  const builtins = bedrock === undefined ? builtinRoutes : [...builtinRoutes, bedrock];
+  const routes = [...builtins.filter((route) => !fileRoutePrefixes.has(route.prefix)), ...fileRoutes]
     .map((route) => ({ ...route, mode: route.mode ?? mode }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
   return deepFreeze({

@@ -28,7 +28,7 @@ Flags:
   --image IMAGE                sidecar image (default: the template's)
   --proxy-url URL              llmtap's data port as apps see it (default http://127.0.0.1:4545)
   --default-providers LIST     SDK base URLs set when a pod has no llmtap.io/providers annotation
-                               (default openai,anthropic,gemini; also: azure)
+                               (default openai,anthropic,gemini; also: azure, bedrock)
   --exclude-namespaces LIST    never inject here (default kube-system,kube-node-lease,kube-public,
                                cert-manager, plus the injector's own namespace from K8S_NAMESPACE_NAME)
   --shutdown-delay DUR         after SIGTERM, keep answering (with /readyz at 503) this long so the
@@ -116,7 +116,10 @@ const flagsSchema = z.object({
     .transform((v) => v.replace(/\/+$/, ''))
     .default('http://127.0.0.1:4545'),
   'default-providers': listSchema
-    .refine((list) => list.every(isSdkProvider), 'unknown provider (known: openai, anthropic, gemini, azure)')
+    .refine(
+      (list) => list.every(isSdkProvider),
+      'unknown provider (known: openai, anthropic, gemini, azure, bedrock)',
+    )
     .transform((list) => list as SdkProvider[])
     .default([...defaultProviders]),
   'exclude-namespaces': listSchema.default(['kube-system', 'kube-node-lease', 'kube-public', 'cert-manager']),

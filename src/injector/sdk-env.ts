@@ -6,12 +6,16 @@
  *  - gemini: google-genai `GOOGLE_GEMINI_BASE_URL`
  *  - azure: `AZURE_OPENAI_ENDPOINT` (AzureOpenAI clients); needs a `/azure` route to the Azure
  *    resource in the llmtap config, so it is never a default.
+ *  - bedrock: `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` (every AWS SDK's service-specific endpoint variable); the
+ *    sidecar's built-in `/bedrock` route (from its AWS_REGION) re-signs with the pod's own AWS identity. Opt-in:
+ *    an app without the pod identity llmtap signs with would otherwise stop working.
  */
 export const sdkEnv = {
   openai: { env: 'OPENAI_BASE_URL', path: '/openai/v1' },
   anthropic: { env: 'ANTHROPIC_BASE_URL', path: '/anthropic' },
   gemini: { env: 'GOOGLE_GEMINI_BASE_URL', path: '/gemini' },
   azure: { env: 'AZURE_OPENAI_ENDPOINT', path: '/azure' },
+  bedrock: { env: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME', path: '/bedrock' },
 } as const;
 
 export type SdkProvider = keyof typeof sdkEnv;

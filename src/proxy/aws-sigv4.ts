@@ -54,6 +54,12 @@ export interface UnsignedRequest {
 export interface AwsSigner {
   readonly region: string;
   /**
+   * Learns the upstream's clock from a signature-time rejection, as the AWS SDKs do: a 403/401 whose error type
+   * is a signature error and whose `Date` is more than 4 minutes off shifts the signing clock by that much, so the
+   * app's retry (the SDKs retry clock-skew errors) goes through. Other answers are ignored.
+   */
+  noteAnswer(status: number, date: string | undefined, errorType: string | undefined): void;
+  /**
    * The header list to send: the app's headers minus its signature, plus `host`, `x-amz-date`,
    * `x-amz-content-sha256`, `x-amz-security-token` (temporary credentials) and the new `authorization`.
    * Rejects with `LLMTAP_UPSTREAM_AUTH` when no credentials can be loaded in time.
@@ -286,8 +292,23 @@ export const createAwsSigner = (options: AwsSignerOptions): AwsSigner => {
     return signerPromise;
   };
 
+  let clockOffsetMs = 0;
   return {
     region: options.region,
+    noteAnswer(status, date, errorType) {
+      if ((status !== 403 && status !== 401) || date === undefined) return;
+      if (
+        errorType === undefined ||
+        !/^(InvalidSignatureException|SignatureDoesNotMatch|RequestTimeTooSkewed|RequestExpired)/.test(
+          errorType,
+        )
+      )
+        return;
+      const server = Date.parse(date);
+      if (Number.isNaN(server)) return;
+      const skew = server - now();
+      clockOffsetMs = Math.abs(skew) > 4 * 60_000 ? skew : 0;
+    },
     async sign(request) {
       const kept: string[] = [];
       const bag: Record<string, string> = {};
@@ -319,7 +340,7 @@ export const createAwsSigner = (options: AwsSignerOptions): AwsSigner => {
           query: queryOf(request.search),
           headers: bag,
         },
-        { signingDate: new Date(now()), unsignableHeaders: new Set(unsignable) },
+        { signingDate: new Date(now() + clockOffsetMs), unsignableHeaders: new Set(unsignable) },
       );
       const out = kept;
       out.push('host', origin.host, 'x-amz-date', signed.headers['x-amz-date'] as string);

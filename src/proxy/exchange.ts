@@ -150,7 +150,8 @@ export class Exchange implements Dispatcher.DispatchHandler, DeferredHead, Excha
       (controller.rawHeaders ?? []) as (Buffer | string)[],
       this.dropResponseHeaders,
     );
-    if (this.#settings.draining()) out.push('connection', 'close');
+    // HTTP/2 has no Connection header (its session ends with GOAWAY when llmtap drains).
+    if (this.#settings.draining() && this.#req.httpVersionMajor !== 2) out.push('connection', 'close');
     if (statusMessage !== undefined && statusMessage !== '') res.statusMessage = statusMessage;
     // The upstream's headers only: Node would otherwise add a Date the upstream did not send.
     res.sendDate = false;
@@ -209,6 +210,12 @@ export class Exchange implements Dispatcher.DispatchHandler, DeferredHead, Excha
       error,
     });
     this.#answerError('LLMTAP_INTERNAL', errorCatalogue.LLMTAP_INTERNAL.description, 'LLMTAP_INTERNAL');
+  }
+
+  /** An error llmtap found before dispatching (no upstream request was made): answered with its own code. */
+  refuse(code: ErrorCode, message: string): void {
+    this.#settings.logger.warn('request not forwarded', { route: this.match.route.config.prefix, code });
+    this.#answerError(code, message, code);
   }
 
   #answerError(code: ErrorCode, message: string, transport: string): void {

@@ -10,12 +10,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Limits, Timeouts } from '../config/schema.ts';
+import { LlmtapError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { AccessLog } from './access-log.ts';
+import type { AwsSigner } from './aws-sigv4.ts';
 import { planRequestBody } from './body-plan.ts';
 import { Exchange, type ExchangeEnding, type ExchangeSettings, type RequestBody } from './exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { prefixThenRest, readBody, readChunkedPrefix } from './read-ahead.ts';
+import { SignedAnswer, type SignerFor, signerForRequest, signHeaders } from './route-signing.ts';
 import type { RouteMatch } from './router.ts';
 import type { TapFactory } from './tap.ts';
 import { TapFeed } from './tap-feed.ts';
@@ -36,6 +39,8 @@ export interface ForwarderOptions {
    * byte), so that a drain can wait for it: otherwise a SIGTERM right after a call (a Job's last one) loses it.
    */
   readonly trackPending?: ((end: Promise<unknown>) => void) | undefined;
+  /** Routes that re-sign their requests (`signing: aws-sigv4`). */
+  readonly signerFor?: SignerFor | undefined;
 }
 
 export type Forwarder = (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => void;
@@ -80,25 +85,28 @@ const forward = (
           options.trackPending,
         );
   exchange.ending = feed ?? log ?? silent;
-  const plan = planRequestBody(req.headers, feed?.rewritesRequest === true, options.limits);
+  const signer = signerForRequest(options.signerFor, match, req.headers);
+  // A re-signed body is read ahead like a rewritten one, so its hash can be signed (longer ones stream unsigned).
+  const readAhead = feed?.rewritesRequest === true || signer !== undefined;
+  const plan = planRequestBody(req.headers, readAhead, options.limits);
   switch (plan.read) {
     case 'none':
-      send(exchange, feed, null);
+      send(exchange, feed, null, signer);
       return;
     case 'stream':
-      send(exchange, feed, req);
+      send(exchange, feed, req, signer);
       return;
     case 'whole':
       readBody(req, plan.length)
-        .then((body) => withBody(options, exchange, feed, body))
+        .then((body) => withBody(options, exchange, feed, body, signer))
         .catch((error: unknown) => exchange.internalError(error));
       return;
     case 'chunked-prefix':
       readChunkedPrefix(req, plan.cap)
         .then((read) => {
           if (read === undefined || exchange.clientGone) return;
-          if ('complete' in read) withBody(options, exchange, feed, read.complete);
-          else send(exchange, feed, prefixThenRest(read.prefix, req));
+          if ('complete' in read) withBody(options, exchange, feed, read.complete, signer);
+          else send(exchange, feed, prefixThenRest(read.prefix, req), signer);
         })
         .catch((error: unknown) => exchange.internalError(error));
       return;
@@ -110,11 +118,12 @@ const withBody = (
   exchange: Exchange,
   feed: TapFeed | undefined,
   body: Buffer | undefined,
+  signer: AwsSigner | undefined,
 ): void => {
   if (body === undefined || exchange.clientGone) return;
   const rewrite = feed?.rewritesRequest === true ? feed.rewrite(body) : undefined;
   if (rewrite === undefined) {
-    send(exchange, feed, body);
+    send(exchange, feed, body, signer);
     return;
   }
   const { req } = exchange;
@@ -125,15 +134,41 @@ const withBody = (
     rewrite.body,
   );
   const filtered = new UsageFilterHandler(exchange, rewrite.filter, options.onTapError);
-  exchange.dispatch(rewrite.body, headers, feed === undefined ? filtered : feed.around(filtered));
+  dispatch(exchange, signer, rewrite.body, headers, feed === undefined ? filtered : feed.around(filtered));
 };
 
-const send = (exchange: Exchange, feed: TapFeed | undefined, body: RequestBody): void => {
+const send = (
+  exchange: Exchange,
+  feed: TapFeed | undefined,
+  body: RequestBody,
+  signer: AwsSigner | undefined,
+): void => {
   try {
     const { req } = exchange;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, feed?.tap.upstreamHeaders);
-    exchange.dispatch(body, headers, feed ?? exchange);
+    dispatch(exchange, signer, body, headers, feed ?? exchange);
   } catch (error) {
     exchange.internalError(error);
   }
+};
+
+/** Dispatches as is, or first replaces the app's SigV4 signature with llmtap's (signing routes). */
+const dispatch = (
+  exchange: Exchange,
+  signer: AwsSigner | undefined,
+  body: RequestBody,
+  headers: string[],
+  handler: Dispatcher.DispatchHandler,
+): void => {
+  if (signer === undefined) {
+    exchange.dispatch(body, headers, handler);
+    return;
+  }
+  signHeaders(signer, exchange.method, exchange.match, headers, body).then(
+    (signed) => exchange.dispatch(body, signed, new SignedAnswer(handler, signer)),
+    (error: unknown) => {
+      if (error instanceof LlmtapError) exchange.refuse(error.code, error.message);
+      else exchange.internalError(error);
+    },
+  );
 };

@@ -11,6 +11,7 @@ import type { Config } from '../config/load.ts';
 import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createForwarder } from '../proxy/forward.ts';
+import { createRouteSigners } from '../proxy/route-signing.ts';
 import { createRouter } from '../proxy/router.ts';
 import { awaitingUpstreamHead } from '../proxy/socket-policy.ts';
 import type { TapFactory } from '../proxy/tap.ts';
@@ -57,6 +58,9 @@ const urlOf = (server: Server): string => {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
 };
+
+/** A credential lookup (IMDS, STS, the container endpoint) may take a few connects; it is bounded all the same. */
+const signingLookupMs = (connectMs: number): number => Math.min(30_000, Math.max(5_000, 2 * connectMs));
 
 const listen = async (server: Server, hostPort: string): Promise<void> => {
   const { host, port } = splitHostPort(hostPort);
@@ -154,6 +158,8 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       };
       end.then(settled, settled);
     },
+    // Signing routes: a route without a region stops start-up here, before anything listens.
+    signerFor: createRouteSigners(router.routes, env, signingLookupMs(config.timeouts.connectMs)),
   });
 
   // A refusal closes its connection. Requests the client pipelined behind a refused one were already parsed by

@@ -27,6 +27,21 @@ const errorOf = (run: () => unknown): string => {
 };
 
 describe('loadConfig', () => {
+  it('adds a re-signing /bedrock route for the region in AWS_REGION (else AWS_DEFAULT_REGION), none without one', () => {
+    const bedrock = (env: Record<string, string>) =>
+      loadConfig({}, env, known).routes.find((route) => route.prefix === '/bedrock');
+    expect(bedrock({ AWS_REGION: 'eu-central-1', AWS_DEFAULT_REGION: 'us-east-1' })).toMatchObject({
+      provider: 'bedrock',
+      upstream: 'https://bedrock-runtime.eu-central-1.amazonaws.com',
+      signing: 'aws-sigv4',
+    });
+    expect(bedrock({ AWS_DEFAULT_REGION: 'us-west-2' })?.upstream).toBe(
+      'https://bedrock-runtime.us-west-2.amazonaws.com',
+    );
+    expect(bedrock({})).toBeUndefined();
+    expect(bedrock({ AWS_REGION: 'not a region' })).toBeUndefined();
+  });
+
   it('starts with built-in defaults and routes when there is no file', () => {
     const config = loadConfig({}, {}, known);
     expect(config.listen).toBe('127.0.0.1:4545');

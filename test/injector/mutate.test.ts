@@ -180,6 +180,12 @@ describe('decide()', () => {
     expect(none?.spec.containers[0]?.env).toHaveLength(2);
     const azure = inject(deploymentPod({ annotations: { 'llmtap.io/providers': 'azure' } })).patched;
     expect(envOf(azure?.spec.containers[0]).AZURE_OPENAI_ENDPOINT).toBe('http://127.0.0.1:4545/azure');
+    const bedrock = inject(
+      deploymentPod({ annotations: { 'llmtap.io/providers': 'bedrock,openai' } }),
+    ).patched;
+    const bedrockEnv = envOf(bedrock?.spec.containers[0]);
+    expect(bedrockEnv.AWS_ENDPOINT_URL_BEDROCK_RUNTIME).toBe('http://127.0.0.1:4545/bedrock');
+    expect(bedrockEnv.OPENAI_BASE_URL).toBe('http://127.0.0.1:4545/openai/v1');
   });
 
   it('does not point an Azure OpenAI container at the OpenAI route', () => {

@@ -13,6 +13,8 @@ import {
   signingRegion,
   usesBearerToken,
 } from '../../src/proxy/aws-sigv4.ts';
+import { createRouteSigners } from '../../src/proxy/route-signing.ts';
+import { compileRoute } from '../../src/proxy/router.ts';
 import { type FakeBedrock, startFakeBedrock } from '../helpers/fake-bedrock.ts';
 
 const pod: AwsCredentials = {
@@ -141,6 +143,20 @@ describe('aws-sigv4 signer', () => {
     expect(usesBearerToken('Bearer ABSKQmVkcm9ja0FQSUtleQ==')).toBe(true);
     expect(usesBearerToken('AWS4-HMAC-SHA256 Credential=x')).toBe(false);
     expect(usesBearerToken(undefined)).toBe(false);
+  });
+
+  it('a signing route whose region cannot be known is a start-up error; other routes get no signer', () => {
+    const signing = compileRoute({
+      prefix: '/bedrock',
+      provider: 'bedrock',
+      upstream: 'http://127.0.0.1:9',
+      signing: 'aws-sigv4',
+    });
+    const plain = compileRoute({ prefix: '/openai', provider: 'openai', upstream: 'https://api.openai.com' });
+    expect(() => createRouteSigners([signing], {}, 1000)).toThrow(/needs a region/);
+    const signerFor = createRouteSigners([signing, plain], { AWS_REGION: 'eu-west-1' }, 1000);
+    expect(signerFor({ route: signing, upstreamPath: '/', search: '' })?.region).toBe('eu-west-1');
+    expect(signerFor({ route: plain, upstreamPath: '/', search: '' })).toBeUndefined();
   });
 
   it('region: route, then AWS_REGION, AWS_DEFAULT_REGION, then the upstream host', () => {
