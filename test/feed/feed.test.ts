@@ -16,6 +16,7 @@ import { createCallFeed, type FeedEvent } from '../../src/feed/call-feed.ts';
 import { formatCallLine, runCallsCommand } from '../../src/feed/calls-command.ts';
 import { allowedHost, startUiServer, type UiServer } from '../../src/feed/ui-server.ts';
 import { createLogger } from '../../src/log.ts';
+import { startFakeLlm } from '../helpers/fake-llm.ts';
 import { startFullLlmtap, type TestLlmtap } from '../helpers/llmtap.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { chatCall, contextFor } from '../telemetry/calls.ts';
@@ -327,6 +328,42 @@ describe('the feed through the whole llmtap, with the real openai client', () =>
   });
 });
 
+describe('captured content in the full record', () => {
+  it('is there only with content capture on, redacted like the span attributes', async () => {
+    const fake = await startFakeLlm();
+    const app = await startFullLlmtap(
+      { routes: [{ prefix: '/openai', provider: 'openai', upstream: fake.url }] },
+      { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' },
+    );
+    try {
+      const client = new OpenAI({
+        apiKey: 'sk-x',
+        baseURL: `${app.server.dataUrl}/openai/v1`,
+        maxRetries: 0,
+      });
+      await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'my key is sk-proj-CONTENTCANARY0123456789, keep it' }],
+      });
+      const ui = app.ui as UiServer;
+      const [call] = (await (await fetch(`${ui.url}/calls`)).json()) as { id: number }[];
+      // The list stays light: content only in the full record.
+      expect(JSON.stringify(call)).not.toContain('keep it');
+      const record = (await (await fetch(`${ui.url}/calls/${String(call?.id)}`)).json()) as {
+        content: Record<string, string>;
+      };
+      const input = record.content['gen_ai.input.messages'] as string;
+      expect(input).toContain('keep it');
+      expect(input).toContain('REDACTED');
+      expect(input).not.toContain('CONTENTCANARY');
+      expect(record.content['gen_ai.output.messages']).toContain('Hi');
+    } finally {
+      await app.shutdown();
+      await fake.close();
+    }
+  });
+});
+
 describe('the ring buffer', () => {
   const feedWith = (capacity: number, captureContent = false, maxContentChars?: number) =>
     createCallFeed({
@@ -447,6 +484,20 @@ describe('bad subscribers', () => {
         if (sent % 8 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
       expect(ui.stats()).toMatchObject({ droppedSubscribers: 1, subscribers: 1 });
+      // The count is visible to the next subscriber, in its snapshot.
+      const probe = new AbortController();
+      const next = await fetch(`${ui.url}/calls/stream`, { signal: probe.signal });
+      const snapshotReader = (next.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let head = '';
+      while (!head.includes('\n\n')) {
+        const { value, done } = await snapshotReader.read();
+        if (done) break;
+        head += decoder.decode(value, { stream: true });
+      }
+      const snapshot = /^data: (.*)$/m.exec(head)?.[1] as string;
+      expect(JSON.parse(snapshot).stats).toMatchObject({ droppedSubscribers: 1, refusedSubscribers: 0 });
+      probe.abort();
       // It took more than the cap to fill the kernel's buffers and then the cap: the loop really pushed.
       expect(sent * 1000).toBeGreaterThan(64 * 1024);
       // Each call is two events (started, finished); the reader saw all of them.
