@@ -260,3 +260,18 @@ describe('src/ imports point down the layer order', () => {
     expect(groupOf('src/call-observer.ts')).toBe('call-observer');
   });
 });
+
+describe('src/ files stay small, or say why not', () => {
+  /** About a screenful of reading per concern: past it a file states its reason in its header (` * Size: …`). */
+  const MAX_LINES = 300;
+
+  it('every src/ file over 300 lines gives a reason for its size in its header', () => {
+    const unexplained = tsFiles('src').filter((file) => {
+      const text = readFileSync(join(root, file), 'utf8');
+      if (text.split('\n').length <= MAX_LINES) return false;
+      const header = text.startsWith('/**') ? text.slice(0, text.indexOf('*/')) : '';
+      return !/^ \* Size: \S/m.test(header);
+    });
+    expect(unexplained).toEqual([]);
+  });
+});

@@ -11,6 +11,9 @@
  * (capped at `maxFrameBytes`) and the one frame being assembled; frames are never kept. This file holds the
  * call's timing stamps, its failure latch and the record; the two bodies' mechanics live in `request-copy.ts`
  * and `response-pipeline.ts`.
+ *
+ * Size: the call's latch, stamps and record (fallback included) depend on each other; the bodies' mechanics
+ * are in request-copy.ts and response-pipeline.ts.
  */
 import type { ParsedRequest, ParseOptions, ProviderAdapter, ResponseHead } from '../adapter.ts';
 import type { CallObservation, CallObserver, TelemetryStage } from '../call-observer.ts';

@@ -13,6 +13,8 @@
  *   order of application, each stage under the same `maxDecodedBytes` cap, so no stage can inflate past it.
  * - Anything else (an unknown coding anywhere in the list): nothing is decoded; `undecodable` is set so the
  *   call is recorded as truncated rather than parsed as garbage — never a guess.
+ *
+ * Size: the decoder kinds share one interface and one cap; apart, the bomb guard would be spread over files.
  */
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';

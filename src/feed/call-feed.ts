@@ -7,6 +7,8 @@
  * a finished call is kept as its JSON text (one compact string, ~0.5 KB) in a ring that grows on demand up to
  * `capacity`; captured message content (only when content capture is on) is kept beside it under a total
  * character budget, oldest dropped first. Nothing is serialised for subscribers while there are none.
+ *
+ * Size: the ring, the running calls and the totals share one memory budget and one update path.
  */
 import type { CallObservation, CallObserver } from '../call-observer.ts';
 import type { LogFields } from '../log.ts';

@@ -5,6 +5,8 @@
  * Every value from a call is put in the DOM with `textContent` (never markup): a model name or error message
  * that looks like HTML stays text. The Content-Security-Policy allows only this page's own script and style
  * (by hash) and same-origin fetches, so even a slip could not run injected script.
+ *
+ * Size: the page's HTML, CSS and script are one inline document (served as one string, hashed for the CSP).
  */
 import { createHash } from 'node:crypto';
 

@@ -1,6 +1,8 @@
 /**
  * The injection itself, as a pure function: pod in, decision and RFC 6902 patch out. No I/O, so every
  * case is testable without a server; handler.ts wraps it in the AdmissionReview protocol.
+ *
+ * Size: the whole decision is one pure function whose cases are read side by side, each tested.
  */
 import {
   type SemconvCompat,

@@ -7,6 +7,8 @@
  *
  * `@smithy/signature-v4` and `@aws-sdk/credential-provider-node` are loaded on first use: a pod without a
  * signing route never pays for them. No credential is ever logged or exported: errors name what was tried.
+ *
+ * Size: credential loading, caching and signing stay in one module so a credential never leaves it.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { LlmtapError } from '../errors.ts';

@@ -1,6 +1,9 @@
 /**
  * The data plane and admin listeners, wired to the router and the forwarder, with graceful drain.
  * Knows nothing about providers or telemetry: observers come in through a `TapFactory`.
+ *
+ * Size: every listener concern (HTTP/1.1, h2c, upgrades, CONNECT, parser errors, drain) is wired here; the
+ * egress agent and the raw error answers are candidates to move out.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -2,9 +2,12 @@
  * The telemetry settings, read once from the environment the composition root hands in (never from
  * `process.env` directly) and validated with zod. Names and defaults follow the OTel SDK environment
  * specification: https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/
+ *
+ * Size: one table of OTEL_* variables with their parsers and defaults, a few lines each.
  */
 import { z } from 'zod';
 import { TelemetryConfigError } from './errors.ts';
+import type { PodIdentityInput } from './resource.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -27,7 +30,16 @@ export interface SignalExport {
   readonly timeoutMs: number;
 }
 
-export interface TelemetrySettings {
+/** A batch processor's bounds (spans: `OTEL_BSP_*`, log records: `OTEL_BLRP_*`). */
+export interface BatchBounds {
+  readonly scheduleDelayMs: number;
+  readonly exportTimeoutMs: number;
+  readonly maxQueueSize: number;
+  readonly maxExportBatchSize: number;
+}
+
+/** Every telemetry setting; the pod-identity part (service name, resource attributes, k8s) is the resource's input. */
+export interface TelemetrySettings extends PodIdentityInput {
   readonly disabled: boolean;
   /** undefined when no endpoint is configured for the signal or its exporter is `none`. */
   readonly traces: SignalExport | undefined;
@@ -35,39 +47,21 @@ export interface TelemetrySettings {
   /** GenAI events as OTLP log records; undefined unless content capture asks for events (and an endpoint). */
   readonly logs: SignalExport | undefined;
   /** The batch log record processor's bounds (`OTEL_BLRP_*`). */
-  readonly blrp: {
-    readonly scheduleDelayMs: number;
-    readonly exportTimeoutMs: number;
-    readonly maxQueueSize: number;
-    readonly maxExportBatchSize: number;
-  };
+  readonly blrp: BatchBounds;
   readonly sampler: SamplerName;
   readonly samplerRatio: number;
   readonly temporality: Temporality;
   readonly metricIntervalMs: number;
   readonly metricTimeoutMs: number;
-  readonly bsp: {
-    readonly scheduleDelayMs: number;
-    readonly exportTimeoutMs: number;
-    readonly maxQueueSize: number;
-    readonly maxExportBatchSize: number;
-  };
+  /** The batch span processor's bounds (`OTEL_BSP_*`). */
+  readonly bsp: BatchBounds;
   readonly captureContent: boolean;
   /** `EVENT_ONLY` / `SPAN_AND_EVENT`: emit the GenAI events (content included) as OTLP log records. */
   readonly captureEvents: boolean;
   /** Characters per content attribute (JSON text) before truncation. */
   readonly maxContentChars: number;
-  readonly serviceName: string | undefined;
-  readonly resourceAttributes: Readonly<Record<string, string>>;
   readonly podinfoDir: string;
   readonly pricesFile: string | undefined;
-  readonly k8s: {
-    readonly podName: string | undefined;
-    readonly namespaceName: string | undefined;
-    readonly podUid: string | undefined;
-    readonly nodeName: string | undefined;
-    readonly podIp: string | undefined;
-  };
   /** Things worth one warning at start-up (unsupported protocol, exporter names). */
   readonly warnings: readonly string[];
 }

@@ -3,6 +3,8 @@
  * carried W3C trace context), GenAI metrics with DELTA temporality, a cost, and the fields of the
  * request's log line. Export is OTLP/HTTP protobuf and never blocks the caller: `finish()` only records
  * into bounded in-memory queues.
+ *
+ * Size: the pipeline's composition (span, metrics, events, pricing, log fields); each part has its own file.
  */
 import { hostname } from 'node:os';
 import {

@@ -6,6 +6,8 @@
  * Counter attribute values that come from traffic (filter categories, PII types, regex and topic names…)
  * are limited per attribute: the first `MAX_VALUES_PER_ATTRIBUTE` distinct values since start are kept,
  * later ones are reported as `_OTHER` and counted in `llmtap.metric.attribute_overflow`.
+ *
+ * Size: one mapping per provider safety signal beside the cardinality limit they all share.
  */
 import type { Attributes } from '@opentelemetry/api';
 import type {
