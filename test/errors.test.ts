@@ -18,8 +18,6 @@ describe('the error catalogue', () => {
     'src/errors.ts': 'LlmtapError, the root',
     'src/telemetry/double-attributes.ts':
       'Malformed: control flow inside the OTLP re-typer, caught there, never surfaces',
-    'src/capture/websocket-frames.ts':
-      'GiveUp: a WebSocket decoder reason (OVER_CAP, INVALID_FRAME…) reported as a framing failure; to fold into observationErrors',
   };
 
   it('is the only root: no other class in src/ extends Error without a reason', () => {

@@ -17,7 +17,7 @@ import type { Logger } from '../log.ts';
 import type { CallContext } from '../proxy/tap.ts';
 import type { WebSocketTap, WebSocketTapFactory } from '../proxy/websocket-tap.ts';
 import type { LlmCall } from '../record.ts';
-import { FrameDecoder } from './websocket-frames.ts';
+import { FrameDecoder, type GiveUp } from './websocket-frames.ts';
 
 export interface RealtimeTapOptions {
   readonly adapterFor: (route: RouteConfig) => ProviderAdapter | undefined;
@@ -61,8 +61,8 @@ class RealtimeTap implements WebSocketTap {
   opened(headers: Readonly<Record<string, string | string[] | undefined>>, _at: number): void {
     const extensions = headerText(headers['sec-websocket-extensions']);
     const maxMessageBytes = this.#options.limits.maxFrameBytes;
-    const onGiveUp = (error: Error & { code?: string }): void => {
-      this.#gaveUp ??= error.code ?? 'GAVE_UP';
+    const onGiveUp = (error: GiveUp): void => {
+      this.#gaveUp ??= error.reason;
       this.#options.onError('framing', error);
     };
     this.#client = new FrameDecoder({

@@ -8,6 +8,7 @@
  * ignores the rest of the socket. The tunnel itself never depends on the decoder.
  */
 import type { Writable } from 'node:stream';
+import { CaptureError } from './errors.ts';
 
 export type MessageSink = (data: Buffer, isBinary: boolean) => void;
 
@@ -40,12 +41,13 @@ const loadWs = (): Promise<WsModule> => {
   return loading;
 };
 
-export class GiveUp extends Error {
-  override readonly name = 'WebSocketObserverGaveUp';
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
+/** Why a decoder stopped (`OVER_CAP`, a `ws` frame error code…), counted as a framing failure of the socket. */
+export class GiveUp extends CaptureError {
+  override readonly name: string = 'WebSocketObserverGaveUp';
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super('FRAMING_FAILED', `websocket observer gave up (${reason}): ${message}`);
+    this.reason = reason;
   }
 }
 

@@ -253,7 +253,7 @@ describe('the AWS SDK through llmtap, re-signed with the pod identity', () => {
   });
 
   it('no credentials anywhere: 502 LLMTAP_UPSTREAM_AUTH naming what was tried, quickly, nothing sent upstream', async () => {
-    const { llmtap } = await startProduct();
+    const { llmtap, receiver } = await startProduct();
     const failure = await converse(client(llmtap, false)).then(
       () => undefined,
       (error: unknown) => error as { $metadata?: { httpStatusCode?: number }; message: string },
@@ -269,6 +269,12 @@ describe('the AWS SDK through llmtap, re-signed with the pod identity', () => {
     expect(error.message).toContain('AWS_WEB_IDENTITY_TOKEN_FILE');
     expect(error.message).toContain('EKS Pod Identity');
     expect(bedrock.received).toHaveLength(0);
+    // Each refused call is still a span, with llmtap's code as error.type and no upstream status.
+    await receiver.waitFor(() => receiver.spans.length === 2, 5000, 'two spans');
+    for (const span of receiver.spans) {
+      expect(span.attributes['error.type']).toBe('LLMTAP_UPSTREAM_AUTH');
+      expect(span.attributes).not.toHaveProperty('http.response.status_code');
+    }
   });
 
   it("AWS's clock-skew answer reaches the app as sent, and llmtap signs by Bedrock's clock from then on", async () => {

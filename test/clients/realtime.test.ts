@@ -305,6 +305,47 @@ describe('Realtime over WebSocket through llmtap', () => {
     expect(receiver.allBytes().includes('LIVECANARY')).toBe(false);
   });
 
+  it('a client that never reads: the upstream is held back (backpressure), llmtap does not buffer the stream', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    cleanups.push(() => {
+      for (const client of server.clients) client.terminate();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    let sent = 0;
+    const held = new Promise<number>((resolve) => {
+      server.on('connection', async (socket) => {
+        const delta = JSON.stringify({
+          type: 'response.output_audio.delta',
+          response_id: 'resp_1',
+          delta: 'A'.repeat(65_000),
+        });
+        // Bounded: 48 MiB at most. Sending stops once 4 MiB wait in the fake's own buffer: nothing is reading.
+        for (let i = 0; i < 750 && socket.bufferedAmount < 4 * 1024 * 1024; i += 1) {
+          socket.send(delta);
+          sent += delta.length;
+          if (i % 16 === 15) await new Promise((r) => setImmediate(r));
+        }
+        resolve(socket.bufferedAmount);
+      });
+    });
+    const { app } = await start(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const { port } = new URL(app.server.dataUrl);
+    const socket = netConnect(Number(port), '127.0.0.1');
+    socket.write(
+      'GET /openai/v1/realtime?model=gpt-realtime HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    // Read the 101 head, then never again.
+    await once(socket, 'data');
+    socket.pause();
+    const waiting = await held;
+    expect(waiting).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    // What left the fake sits in kernel buffers and llmtap's two sockets, not in an unbounded queue of llmtap's.
+    expect(sent - waiting).toBeLessThan(24 * 1024 * 1024);
+    socket.destroy();
+  });
+
   it('invalid frames reach the client byte for byte; the observer gives up', async () => {
     // A server that accepts the upgrade and then sends frames no WebSocket peer may send.
     const garbage = Buffer.concat([
