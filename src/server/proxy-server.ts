@@ -3,13 +3,12 @@
  * Knows nothing about providers or telemetry: observers come in through a `TapFactory`.
  *
  * Size: every listener concern (HTTP/1.1, h2c, upgrades, CONNECT, parser errors, drain) is wired here; the
- * egress agent and the raw error answers are candidates to move out.
+ * upstream dispatcher is built in proxy/upstream-agent.ts.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import httpProxyServer from 'http-proxy';
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import type { Config } from '../config/load.ts';
 import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -18,6 +17,7 @@ import { createRouteSigners } from '../proxy/route-signing.ts';
 import { createRouter } from '../proxy/router.ts';
 import { awaitingUpstreamHead } from '../proxy/socket-policy.ts';
 import type { TapFactory } from '../proxy/tap.ts';
+import { createUpstreamAgent } from '../proxy/upstream-agent.ts';
 import {
   attachWebSocketTap,
   openWebSocketTap,
@@ -117,29 +117,8 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   // Observers still finishing a call whose response is done: the drain waits for them too.
   const pendingEnds = new Set<Promise<unknown>>();
 
-  // One pool per upstream origin inside; honours HTTP(S)_PROXY/NO_PROXY like any well-behaved client.
   const env = options.env ?? {};
-  const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
-  const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
-  const noProxy = env.NO_PROXY ?? env.no_proxy;
-  const pool = {
-    connect: { timeout: config.timeouts.connectMs },
-    headersTimeout: config.timeouts.upstreamHeadersMs,
-    bodyTimeout: config.timeouts.idleMs,
-    keepAliveTimeout: 30_000,
-    maxResponseSize: -1,
-  };
-  // Without an egress proxy a plain pool: the env agent's per-request NO_PROXY lookup showed in profiles, and it
-  // would read process.env behind the config's back.
-  const dispatcher: Dispatcher =
-    httpProxy || httpsProxy
-      ? new EnvHttpProxyAgent({
-          ...(httpProxy ? { httpProxy } : {}),
-          ...(httpsProxy ? { httpsProxy } : {}),
-          ...(noProxy ? { noProxy } : {}),
-          ...pool,
-        })
-      : new Agent(pool);
+  const dispatcher = createUpstreamAgent(config.timeouts, env);
 
   const forward = createForwarder({
     dispatcher,
@@ -279,9 +258,8 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
   dataServer.maxHeadersCount = 0;
 
   dataServer.on('connect', (_req: IncomingMessage, socket: Socket) => {
-    const body = errorBody('LLMTAP_METHOD_NOT_ALLOWED', errorCatalogue.LLMTAP_METHOD_NOT_ALLOWED.description);
     socket.end(
-      `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      rawErrorResponse('LLMTAP_METHOD_NOT_ALLOWED', errorCatalogue.LLMTAP_METHOD_NOT_ALLOWED.description),
     );
   });
 
