@@ -65,21 +65,38 @@ class RealtimeTap implements WebSocketTap {
       this.#gaveUp ??= error.reason;
       this.#options.onError('framing', error);
     };
+    // With permessage-deflate the decoder delivers messages from zlib callbacks, where the tunnel's tap guard
+    // cannot catch: a parser or observer that throws there would be an uncaught exception on every message (a
+    // fault storm restarts llmtap). So a throw is caught here and ends the observation of this socket.
+    const observing =
+      (deliver: (data: Uint8Array) => void) =>
+      (data: Uint8Array): void => {
+        try {
+          deliver(data);
+        } catch (error) {
+          this.#gaveUp ??= 'OBSERVER_FAILED';
+          this.#client?.close();
+          this.#server?.close();
+          this.#options.onError('parse', error);
+        }
+      };
     this.#client = new FrameDecoder({
       fromClient: true,
       extensions,
       maxMessageBytes,
-      onMessage: (data) => this.#parser.clientMessage(data, performance.timeOrigin + performance.now()),
+      onMessage: observing((data) =>
+        this.#parser.clientMessage(data, performance.timeOrigin + performance.now()),
+      ),
       onGiveUp,
     });
     this.#server = new FrameDecoder({
       fromClient: false,
       extensions,
       maxMessageBytes,
-      onMessage: (data) => {
+      onMessage: observing((data) => {
         const finished = this.#parser.serverMessage(data, performance.timeOrigin + performance.now());
         for (const response of finished) this.#record(response);
-      },
+      }),
       onGiveUp,
     });
   }
@@ -96,7 +113,9 @@ class RealtimeTap implements WebSocketTap {
     this.#client?.close();
     this.#server?.close();
     // Responses still open when a decoder gave up were cut by llmtap's copy, not by the model: marked truncated.
-    for (const response of this.#parser.end(at)) this.#record(response, this.#gaveUp !== undefined);
+    // A parser that threw is not asked again: the session span still ends, with what was recorded before.
+    if (this.#gaveUp !== 'OBSERVER_FAILED')
+      for (const response of this.#parser.end(at)) this.#record(response, this.#gaveUp !== undefined);
     const facts = this.#parser.session;
     const attributes: Record<string, string | number | boolean> = {
       'gen_ai.operation.name': 'chat',
