@@ -149,6 +149,21 @@ describe('h2c on the data port', () => {
     expect(upstream.received).toHaveLength(0);
   });
 
+  it('request headers over maxHeaderBytes are refused, never forwarded', async () => {
+    const upstream = await startUpstream((_req, res) => {
+      res.end('never');
+    });
+    const { client } = await setup(upstream);
+    const stream = client.request({ ':method': 'GET', ':path': '/up/x', 'x-big': 'a'.repeat(100_000) });
+    stream.end();
+    const failed = await new Promise<string>((resolve) => {
+      stream.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      stream.on('response', (head) => resolve(String(head[':status'])));
+    });
+    expect(failed).toBe('ERR_HTTP2_STREAM_ERROR');
+    expect(upstream.received).toHaveLength(0);
+  });
+
   it('a stream the client resets aborts the upstream request', async () => {
     let upstreamClosed: Promise<unknown> | undefined;
     const upstream = await startUpstream((_req, res, raw) => {
