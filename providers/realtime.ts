@@ -18,6 +18,7 @@ import type {
   RequestTarget,
 } from '../src/adapter.ts';
 import type { CallOutcome, ProviderError, Usage } from '../src/record.ts';
+import { codeLike } from './state.ts';
 
 type Json = Record<string, unknown>;
 
@@ -163,7 +164,8 @@ class OpenAiRealtime implements RealtimeParser {
       }
       case 'error': {
         const error = obj(event.error);
-        const code = str(error?.code) ?? str(error?.type);
+        // Only a code-like value becomes `error.type` (a metric label): never the server's free text.
+        const code = codeLike(error?.code) ?? codeLike(error?.type);
         if (code !== undefined && this.#open.size > 0) this.#pendingError = { type: code, midStream: true };
         // An error answering a response.create that never started a response: that request is over.
         if (this.#open.size === 0) this.#asked.shift();
@@ -192,7 +194,7 @@ class OpenAiRealtime implements RealtimeParser {
     const failure = obj(statusDetails?.error);
     const { usage, details } = openAiUsage(obj(response?.usage));
     let error: ProviderError | undefined;
-    const failureCode = str(failure?.code) ?? str(failure?.type);
+    const failureCode = codeLike(failure?.code) ?? codeLike(failure?.type);
     if (status === 'failed')
       error = { type: failureCode ?? this.#pendingError?.type ?? 'response_failed', midStream: true };
     this.#pendingError = undefined;

@@ -21,6 +21,33 @@ describe('OpenAI Realtime', () => {
     expect(openAiRealtime.matches(target('/v1/chat/completions'))).toBe(false);
   });
 
+  it('error.type is a code, never the server free text (an error event or a failed response quoting a key)', () => {
+    const parser = openAiRealtime.createParser(target('/v1/realtime', 'model=gpt-realtime'));
+    const sentence = 'Incorrect API key provided: sk-proj-REALTIMECANARY123456';
+    parser.clientMessage(msg({ type: 'response.create' }), 1);
+    parser.serverMessage(msg({ type: 'response.created', response: { id: 'resp_a' } }), 2);
+    parser.serverMessage(msg({ type: 'error', error: { code: sentence, type: 'invalid_request_error' } }), 3);
+    const afterEvent = parser.serverMessage(
+      msg({ type: 'response.done', response: { id: 'resp_a', status: 'failed' } }),
+      4,
+    );
+    expect(afterEvent[0]?.error).toEqual({ type: 'invalid_request_error', midStream: true });
+    parser.clientMessage(msg({ type: 'response.create' }), 5);
+    parser.serverMessage(msg({ type: 'response.created', response: { id: 'resp_b' } }), 6);
+    const failed = parser.serverMessage(
+      msg({
+        type: 'response.done',
+        response: {
+          id: 'resp_b',
+          status: 'failed',
+          status_details: { error: { type: sentence, code: sentence } },
+        },
+      }),
+      7,
+    );
+    expect(failed[0]?.error).toEqual({ type: 'response_failed', midStream: true });
+  });
+
   it('a failed response carries the error code; a cancelled one (barge-in) is no error', () => {
     const parser = openAiRealtime.createParser(
       target('/openai/realtime', 'api-version=2025-04-01-preview&deployment=gpt-4o-realtime'),
