@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -142,6 +142,44 @@ describe('Realtime over WebSocket through llmtap', () => {
     expect(input?.sum).toBe(2 * realtimeUsage.input_tokens);
     // The API key went nowhere near the telemetry.
     expect(receiver.allBytes().includes('RTCANARY')).toBe(false);
+  });
+
+  it('the openai SDK Azure Realtime client (OpenAIRealtimeWS.azure): api-key auth, deployment as the model', async () => {
+    const fake = await startFakeRealtime({ perMessageDeflate: false });
+    cleanups.push(() => fake.close());
+    const receiver = await startOtlpReceiver();
+    const app = await startFullLlmtap(
+      { routes: [{ prefix: '/azure', provider: 'azure-openai', upstream: fake.url }] },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' },
+    );
+    cleanups.push(async () => {
+      await app.shutdown();
+      await receiver.close();
+    });
+    const azure = new AzureOpenAI({
+      apiKey: 'AZRTCANARY0123456789abcdef',
+      baseURL: `${app.server.dataUrl}/azure/openai`,
+      apiVersion: '2025-04-01-preview',
+      deployment: 'gpt-realtime',
+    });
+    const rt = await OpenAIRealtimeWS.azure(azure, { options: { createConnection: netConnect } });
+    await once(rt.socket, 'open');
+    const done = new Promise<void>((resolve) => rt.on('response.done', () => resolve()));
+    rt.send({ type: 'response.create' });
+    await done;
+    rt.close();
+    await once(rt.socket, 'close');
+    expect(fake.connections[0]?.url).toBe('/openai/v1/realtime?model=gpt-realtime');
+    expect(fake.connections[0]?.headers['api-key']).toBe('AZRTCANARY0123456789abcdef');
+    await receiver.waitFor(() => sessionSpan(receiver) !== undefined, 5000, 'session span');
+    const [span] = responseSpans(receiver);
+    expect(span?.attributes).toMatchObject({
+      'gen_ai.provider.name': 'azure.ai.openai',
+      'gen_ai.request.model': 'gpt-realtime',
+      'gen_ai.usage.input_tokens': realtimeUsage.input_tokens,
+      'gen_ai.usage.output_tokens': realtimeUsage.output_tokens,
+    });
+    expect(receiver.allBytes().includes('AZRTCANARY')).toBe(false);
   });
 
   it('a raw ws client with permessage-deflate: compressed frames both ways are observed', async () => {
