@@ -38,48 +38,69 @@ const open = (url: string, headers: Record<string, string> = {}, method = 'GET')
 
 describe('streaming', () => {
   it('delivers every SSE event before the upstream sends the next one', async () => {
-    const sentAt: number[] = [];
+    // Lock-step instead of timers: the upstream sends event i+1 only once the client has event i. A proxy that
+    // held an event back until more bytes came would stall here; the deadline (reached only then) records it.
+    let received = 0;
+    let onReceived: () => void = () => undefined;
+    const stalled: number[] = [];
+    const clientHas = (count: number): Promise<void> =>
+      new Promise((resolve) => {
+        const deadline = setTimeout(() => {
+          stalled.push(count - 1);
+          resolve();
+        }, 15_000);
+        const check = (): void => {
+          if (received < count) return;
+          clearTimeout(deadline);
+          resolve();
+        };
+        onReceived = check;
+        check();
+      });
     const upstream = await startUpstream(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       for (let i = 0; i < 6; i += 1) {
-        if (i > 0) await sleep(50);
-        sentAt.push(performance.now());
         res.write(`data: {"i":${i}}\n\n`);
+        await clientHas(i + 1);
       }
       res.end('data: [DONE]\n\n');
     });
     const proxy = await setup(upstream);
     const res = await open(`${proxy.dataUrl}/up/v1/chat/completions`);
-    const receivedAt: number[] = [];
     let text = '';
     for await (const chunk of res) {
       const piece = (chunk as Buffer).toString();
       text += piece;
-      for (const _ of piece.matchAll(/"i":\d/g)) receivedAt.push(performance.now());
+      received += piece.match(/"i":\d/g)?.length ?? 0;
+      onReceived();
     }
-    expect(receivedAt).toHaveLength(6);
-    for (let i = 0; i < 5; i += 1) expect(receivedAt[i]).toBeLessThan(sentAt[i + 1] as number);
+    expect(received).toBe(6);
+    expect(stalled).toEqual([]);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
   it('sends the response head at once when the first body byte is still far away', async () => {
-    let firstWriteAt: number | undefined;
+    // The body waits until the client has the head (or a deadline, reached only if the head was held back).
+    let headArrived: () => void = () => undefined;
+    const clientHasHead = new Promise<void>((resolve) => {
+      headArrived = resolve;
+    });
+    let bodyWritten = false;
     const upstream = await startUpstream(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
-      await sleep(300);
-      firstWriteAt = performance.now();
+      await Promise.race([clientHasHead, sleep(15_000)]);
+      bodyWritten = true;
       res.end('data: [DONE]\n\n');
     });
     const proxy = await setup(upstream);
     const res = await open(`${proxy.dataUrl}/up/v1/chat/completions`);
-    const headAt = performance.now();
     expect(res.statusCode).toBe(200);
-    expect(firstWriteAt).toBeUndefined();
+    expect(bodyWritten).toBe(false);
+    headArrived();
     let text = '';
     for await (const chunk of res) text += (chunk as Buffer).toString();
     expect(text).toBe('data: [DONE]\n\n');
-    expect(headAt).toBeLessThan(firstWriteAt as number);
   });
 
   it('aborts the upstream when the client disconnects mid-stream', async () => {
@@ -131,24 +152,25 @@ describe('streaming', () => {
     const total = 64 * 1024 * 1024;
     const piece = Buffer.alloc(64 * 1024, 97);
     let written = 0;
+    let blocked = false;
     const upstream = await startUpstream(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
       while (written < total && !res.destroyed) {
         written += piece.length;
-        if (!res.write(piece)) await once(res, 'drain');
+        if (!res.write(piece)) {
+          blocked = true;
+          await once(res, 'drain');
+          blocked = false;
+        }
       }
       res.end();
     });
     const proxy = await setup(upstream);
     const res = await open(`${proxy.dataUrl}/up/blob`);
     res.pause();
-    // Wait until the upstream is blocked: nothing more gets written for 300 ms.
-    let last = -1;
-    for (let i = 0; i < 100 && written !== last; i += 1) {
-      last = written;
-      await sleep(300);
-    }
-    expect(written).toBe(last);
+    // Wait until the upstream is blocked on backpressure (its write refused, waiting for a drain): a positive
+    // signal, where 'nothing written for 300 ms' could also be a busy machine.
+    await expect.poll(() => blocked, { timeout: 30_000, interval: 20 }).toBe(true);
     // Kernel socket buffers on loopback hold a few MiB each way; llmtap itself must hold no more than a chunk.
     expect(written).toBeLessThan(24 * 1024 * 1024);
     let received = 0;
@@ -303,11 +325,16 @@ describe('transparency rules', () => {
 
 describe('drain', () => {
   it('turns readiness to 503 at once, lets the in-flight stream finish, then stops', async () => {
+    // The stream's last events wait for release(): it is still in flight when readiness is checked.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const upstream = await startUpstream(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       for (let i = 0; i < 5; i += 1) {
+        if (i === 2) await released;
         res.write(`data: {"i":${i}}\n\n`);
-        await sleep(60);
       }
       res.end('data: [DONE]\n\n');
     });
@@ -322,6 +349,7 @@ describe('drain', () => {
     const drained = proxy.drain(5000);
     const readiness = await rawRequest(`${proxy.adminUrl}/readyz`).catch(() => undefined);
     expect(readiness?.status).toBe(503);
+    release();
     await ended;
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
     expect((await drained).cut).toBe(0);
