@@ -37,6 +37,9 @@ const canary = {
   podSecret: 'NSCANARYpodsecret3k4j5h6g7f8d9s0a',
   podSessionToken: 'NSCANARYpodsessiontoken1q2w3e4r',
   prompt: 'NSCANARYprompttext0m9n8b7v',
+  /** Key-shaped text the user pasted into a prompt: redacted even where content capture is on. */
+  keyInPrompt: 'sk-proj-NSCANARYinprompt4f5g6h7j',
+  awsKeyInPrompt: 'AKIANSCANARYINPROMPT',
   output: 'NSCANARYoutputtext5c4x3z2a',
   citation: 'NSCANARYcitationurl',
   /** The unmasked account number in converse_nova.json's guardrail trace (`modelOutput` and `match`). */
@@ -168,7 +171,12 @@ const callEverything = async ({ app, upstream, bedrock, realtime }: World): Prom
     model: 'gpt-4o',
     stream: true,
     stream_options: { include_usage: true },
-    messages: [{ role: 'user', content: canary.prompt }],
+    messages: [
+      {
+        role: 'user',
+        content: `${canary.prompt} my key is ${canary.keyInPrompt} and ${canary.awsKeyInPrompt}`,
+      },
+    ],
   });
 
   // HTTP/1.1, every credential header and ?key=.
@@ -313,6 +321,8 @@ describe('new surfaces keep every secret in the pod', () => {
       for (const secret of [
         ...credentialCanaries,
         canary.prompt,
+        canary.keyInPrompt,
+        canary.awsKeyInPrompt,
         canary.output,
         canary.citation,
         canary.guardrailMatch,
@@ -331,7 +341,12 @@ describe('new surfaces keep every secret in the pod', () => {
     expect(surfaces.otlp).toContain(canary.prompt);
     expect(surfaces.feedDetails).toContain(canary.prompt);
     for (const [surface, text] of Object.entries(surfaces))
-      for (const secret of [...credentialCanaries, canary.citation])
+      for (const secret of [
+        ...credentialCanaries,
+        canary.citation,
+        canary.keyInPrompt,
+        canary.awsKeyInPrompt,
+      ])
         expect(text.includes(secret), `${surface} contains ${secret}`).toBe(false);
     // The app's prompt carried the number (its own opted-in content); the model's unmasked output did not reach
     // any surface: only the guardrail's masked answer is the output.
@@ -343,6 +358,19 @@ describe('new surfaces keep every secret in the pod', () => {
   it('LLMTAP_MODE=off: the calls pass and nothing is exported', async () => {
     const world = await start({ LLMTAP_MODE: 'off' });
     await callEverything(world);
+    // Nothing is rewritten either: no stream_options.include_usage is added to a stream that did not ask.
+    const plain = JSON.stringify({
+      model: 'gpt-4o',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const answer = await rawRequest(`${world.app.server.dataUrl}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: plain,
+    });
+    expect(answer.body.toString()).toBe(openaiStream);
+    expect(world.upstream.completed.at(-1)?.body.toString()).toBe(plain);
     await world.app.shutdown();
     expect(world.receiver.raw).toEqual([]);
   });
@@ -446,5 +474,31 @@ describe('a throwing observer inside a WebSocket session or an h2c stream never 
     expect(failing).toHaveBeenCalled();
     expect(status).toBe(200);
     expect(Buffer.concat(chunks).toString()).toBe(openaiStream);
+  });
+});
+
+describe('exporters failing', () => {
+  it('the OTLP token never appears in the logs when spans, metrics and GenAI event log records fail to export', async () => {
+    const otlpToken = 'NSCANARYotlptoken7j8k9l0p';
+    const world = await start({
+      OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer ${otlpToken},x-api-key=${otlpToken}`,
+      OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'SPAN_AND_EVENT',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+    });
+    world.receiver.respondWith(401);
+    await callEverything(world);
+    await world.receiver.waitFor(
+      () => new Set(world.receiver.raw.map((request) => request.path)).size >= 3,
+      5000,
+      'attempts on the traces, metrics and logs paths',
+    );
+    await world.app.shutdown();
+    expect(
+      world.receiver.raw.some((request) => request.headers.authorization === `Bearer ${otlpToken}`),
+    ).toBe(true);
+    const logs = world.app.logs.join('\n');
+    for (const signal of ['traces', 'metrics', 'logs'])
+      expect(logs).toMatch(new RegExp(`"telemetry dropped","signal":"${signal}","reason":"export_failed"`));
+    expect(logs.includes(otlpToken)).toBe(false);
   });
 });
