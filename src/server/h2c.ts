@@ -10,6 +10,11 @@ import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session
 import type { Socket } from 'node:net';
 
 export interface H2cOptions {
+  /**
+   * True while the request on this client socket waits for its upstream's response head: that wait is bounded by
+   * upstreamHeadersMs alone, as on HTTP/1.1, so an idle session with such a request is not cut.
+   */
+  readonly awaitingUpstreamHead?: ((socket: object) => boolean) | undefined;
   /** A connection that sends no first bytes within this long is closed (same as the HTTP/1.1 header timeout). */
   readonly headersMs: number;
   /** An HTTP/2 session without any frame in either direction for this long is closed. */
@@ -65,6 +70,7 @@ export const serveH2cAlongside = (
   options: H2cOptions,
 ): H2c => {
   const sessions = new Set<Http2Session>();
+  const requests = new WeakMap<Http2Session, Set<object>>();
   let h2: Promise<Http2Server> | undefined;
   const h2Server = (): Promise<Http2Server> => {
     h2 ??= import('node:http2').then(({ createServer }) => {
@@ -74,7 +80,21 @@ export const serveH2cAlongside = (
           // Past this many headers a stream is refused (never silently trimmed); the byte limit above bounds memory.
           maxHeaderListPairs: 1024,
         },
-        (req, res) => handler(asHttp1Request(req), asHttp1Response(res)),
+        (req, res) => {
+          // The session's requests, by their client socket (the object the forwarder keys its head wait by).
+          const { session } = req.stream;
+          if (session !== undefined) {
+            let open = requests.get(session);
+            if (open === undefined) {
+              open = new Set();
+              requests.set(session, open);
+            }
+            const socket = req.socket;
+            open.add(socket);
+            res.once('close', () => open.delete(socket));
+          }
+          handler(asHttp1Request(req), asHttp1Response(res));
+        },
       );
       created.on('session', (session: Http2Session) => {
         sessions.add(session);
@@ -82,7 +102,16 @@ export const serveH2cAlongside = (
         // A broken peer ends its own session; nothing else may crash the process.
         session.on('error', () => session.destroy());
         session.setTimeout(options.idleMs);
-        session.on('timeout', () => session.destroy());
+        session.on('timeout', () => {
+          const waiting = options.awaitingUpstreamHead;
+          const open = requests.get(session);
+          if (waiting !== undefined && open !== undefined && [...open].some((socket) => waiting(socket))) {
+            // A model still thinking: not idle by llmtap's rules. Look again one period later.
+            session.setTimeout(options.idleMs);
+            return;
+          }
+          session.destroy();
+        });
       });
       return created;
     });

@@ -230,6 +230,7 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     headersMs: config.timeouts.headersMs,
     idleMs: config.timeouts.idleMs,
     maxHeaderBytes: config.limits.maxHeaderBytes,
+    awaitingUpstreamHead,
   });
 
   // Parser errors (ambiguous framing, bad chunked encoding, oversized headers, header timeout) get llmtap's

@@ -229,6 +229,25 @@ describe('h2c on the data port', () => {
     expect(upstream.received).toHaveLength(0);
   });
 
+  it('a request waiting for a slow upstream head outlives the idle timeout; an idle session does not', async () => {
+    const upstream = await startUpstream(async (_req, res) => {
+      // The model "thinks" for three idle periods before its first byte.
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"late":true}');
+    });
+    const { proxy, client } = await setup(upstream, { timeouts: { idleMs: 300 } });
+    const answer = await h2(client, { ':method': 'POST', ':path': '/up/v1/chat/completions' }, '{}');
+    expect(answer.headers[':status']).toBe(200);
+    expect(answer.body.toString()).toBe('{"late":true}');
+    // With nothing in flight, the same session is cut once idle.
+    const idle = connect(proxy.dataUrl);
+    idle.on('error', () => {});
+    await once(idle, 'connect');
+    await once(idle, 'close');
+    expect(idle.destroyed).toBe(true);
+  });
+
   it('a connection that sends no bytes is closed after the header timeout', async () => {
     const upstream = await startUpstream((_req, res) => {
       res.end();
