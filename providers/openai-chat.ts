@@ -177,7 +177,7 @@ export class OpenAiStreamParser implements ResponseParser {
   /** Chunks parsed while id/model are still unknown (Azure's first chunk has neither), bounded. */
   #headParses = 0;
   #sawDone = false;
-  #refused = false;
+  #refusalChecks = 0;
 
   /** `filters`: read Azure OpenAI content-filter results (the filter-only first chunk, every choice's). */
   constructor(api: OpenAiApi, head: ResponseHead, budget: ContentBudget | undefined, filters = false) {
@@ -202,10 +202,14 @@ export class OpenAiStreamParser implements ResponseParser {
     const members = (this.#api === 'completions' ? TEXT_CHECKS : CHAT_CHECKS)(text);
     if ((members & OUTPUT_MEMBER) !== 0) {
       signal.output();
-      // A refusal streams as `delta.refusal` text instead of `delta.content`.
-      if (!this.#refused && this.#api === 'chat' && hasStringMember(text, '"refusal"')) {
-        this.#refused = true;
-        state.safety().block('refusal', 'output');
+      // A refusal streams as `delta.refusal` text instead of `delta.content`, from the first output chunk on:
+      // only the first two output chunks are scanned, so a long stream pays nothing per chunk for it.
+      if (this.#refusalChecks < 2 && this.#api === 'chat') {
+        this.#refusalChecks += 1;
+        if (hasStringMember(text, '"refusal"')) {
+          this.#refusalChecks = 2;
+          state.safety().block('refusal', 'output');
+        }
       }
     }
     const needHead =
