@@ -14,13 +14,15 @@ const COMPLETION_KEY = '"content_filter_results"';
 
 /**
  * Whether an Azure stream chunk can change the filter facts. Every Azure chunk repeats the choice's
- * `content_filter_results`; once the categories are known, only a chunk with a verdict that acted is parsed.
+ * `content_filter_results`; once the categories are known, only a chunk with a verdict that acted is parsed
+ * (one regex scan per chunk). `prompt_filter_results` come first (the filter-only first chunk), before that.
  */
 export const filterChunkWorthParsing = (text: string, state: ResponseState): boolean => {
-  if (PROMPT_KEYS.test(text)) return true;
-  if (!text.includes(COMPLETION_KEY)) return false;
-  if (!state.hasSafety || !state.safety().hasCompletionFilters) return true;
-  return ACTED.test(text);
+  if (state.hasSafety && state.safety().hasCompletionFilters) {
+    // Categories known: one scan for a verdict that acted (prompt results arrive before any of this).
+    return ACTED.test(text);
+  }
+  return PROMPT_KEYS.test(text) || text.includes(COMPLETION_KEY);
 };
 
 /** Azure filter results of one body or chunk. */
