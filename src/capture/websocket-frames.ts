@@ -15,9 +15,12 @@ export type MessageSink = (data: Buffer, isBinary: boolean) => void;
 /** `ws`'s Receiver: a Writable of raw frame bytes that emits `message` (data, isBinary) and `error`. */
 type ReceiverLike = Writable;
 
+type Inflated = (error: Error | null, data?: Buffer) => void;
+
 interface PerMessageDeflateLike {
   params: unknown;
   normalizeParams(configurations: unknown[]): Record<string, unknown>[];
+  decompress(data: Buffer, fin: boolean, callback: Inflated): void;
   cleanup(): void;
 }
 
@@ -69,6 +72,10 @@ export class FrameDecoder {
   #queued: Buffer[] | undefined = [];
   #queuedBytes = 0;
   #gaveUp = false;
+  /** Decompressions queued or running; `ws` reads its inflate stream again when one finishes. */
+  #inflating = 0;
+  /** Freed once the last running decompression finished (freeing it earlier crashes in its zlib callback). */
+  #cleanupWhenIdle: PerMessageDeflateLike | undefined;
 
   constructor(options: FrameDecoderOptions) {
     this.#options = options;
@@ -122,6 +129,20 @@ export class FrameDecoder {
           const deflate = new ws.PerMessageDeflate({ isServer: fromClient, maxPayload: maxMessageBytes });
           // The upstream's answer is the agreement for both directions; set as `ws` itself would after accepting.
           deflate.params = deflate.normalizeParams(offers.slice(0, 1))[0];
+          const decompress = deflate.decompress.bind(deflate);
+          deflate.decompress = (data, fin, callback) => {
+            this.#inflating += 1;
+            decompress(data, fin, (error, inflated) => {
+              this.#inflating -= 1;
+              try {
+                callback(error, inflated);
+              } finally {
+                const idle = this.#inflating === 0 ? this.#cleanupWhenIdle : undefined;
+                this.#cleanupWhenIdle = undefined;
+                idle?.cleanup();
+              }
+            });
+          };
           negotiated['permessage-deflate'] = deflate;
           this.#deflate = deflate;
         }
@@ -165,7 +186,14 @@ export class FrameDecoder {
       receiver.on('error', () => {});
       receiver.destroy();
     }
-    this.#deflate?.cleanup();
+    // ws's inflate callback reads its zlib stream after the flush: freeing the stream while a decompression is
+    // in flight (the socket closed, or the other direction gave up, right after a compressed message) would be a
+    // TypeError in a zlib callback, i.e. an uncaught exception. So it waits for the last one.
+    const deflate = this.#deflate;
     this.#deflate = undefined;
+    if (deflate !== undefined) {
+      if (this.#inflating === 0) deflate.cleanup();
+      else this.#cleanupWhenIdle = deflate;
+    }
   }
 }
