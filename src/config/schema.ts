@@ -102,6 +102,11 @@ export const limitsSchema = z
     maxCapturedChars: z.number().int().min(0).max(16_777_216).default(16_384),
     /** Request bodies buffered for streaming-usage injection; larger bodies are forwarded untouched. */
     maxInjectBodyBytes: byteCount.default(4 * 1024 * 1024),
+    /**
+     * Request bodies a re-signing route (`signing: aws-sigv4`) reads whole to sign their SHA-256: only S3 accepts
+     * `UNSIGNED-PAYLOAD`, so a longer body streams unsigned and is likely refused. Above Bedrock's request limits.
+     */
+    maxSignedBodyBytes: byteCount.default(32 * 1024 * 1024),
     /** Request header bytes accepted from the app. */
     maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
   })

@@ -26,16 +26,20 @@ const NONE: BodyPlan = { read: 'none' };
 const STREAM: BodyPlan = { read: 'stream' };
 
 /**
- * `injecting`: the route may rewrite this request (usage injection), which needs the whole body, up to
- * `limits.maxInjectBodyBytes` rather than the read-ahead size.
+ * How much of the body this request needs whole before dispatch: a rewrite (usage injection) needs up to
+ * `limits.maxInjectBodyBytes`, a re-signed request up to `limits.maxSignedBodyBytes` (its SHA-256 is signed);
+ * others only the read-ahead.
  */
-export const planRequestBody = (
-  headers: IncomingHttpHeaders,
-  injecting: boolean,
-  limits: Limits,
-): BodyPlan => {
+export const readAheadBytes = (limits: Limits, rewrites: boolean, signs: boolean): number =>
+  Math.max(
+    BUFFER_BODY_BELOW,
+    rewrites ? limits.maxInjectBodyBytes : 0,
+    signs ? limits.maxSignedBodyBytes : 0,
+  );
+
+/** `cap`: bodies up to this size are read whole (see `readAheadBytes`). */
+export const planRequestBody = (headers: IncomingHttpHeaders, cap: number): BodyPlan => {
   const contentLength = headers['content-length'];
-  const cap = Math.max(BUFFER_BODY_BELOW, injecting ? limits.maxInjectBodyBytes : 0);
   if (contentLength === undefined)
     return headers['transfer-encoding'] === undefined ? NONE : { read: 'chunked-prefix', cap };
   const length = Number(contentLength);

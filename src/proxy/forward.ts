@@ -14,7 +14,7 @@ import { LlmtapError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { AccessLog } from './access-log.ts';
 import type { AwsSigner } from './aws-sigv4.ts';
-import { planRequestBody } from './body-plan.ts';
+import { planRequestBody, readAheadBytes } from './body-plan.ts';
 import { Exchange, type ExchangeEnding, type ExchangeSettings, type RequestBody } from './exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { prefixThenRest, readBody, readChunkedPrefix } from './read-ahead.ts';
@@ -87,8 +87,8 @@ const forward = (
   exchange.ending = feed ?? log ?? silent;
   const signer = signerForRequest(options.signerFor, match, req.headers);
   // A re-signed body is read ahead like a rewritten one, so its hash can be signed (longer ones stream unsigned).
-  const readAhead = feed?.rewritesRequest === true || signer !== undefined;
-  const plan = planRequestBody(req.headers, readAhead, options.limits);
+  const cap = readAheadBytes(options.limits, feed?.rewritesRequest === true, signer !== undefined);
+  const plan = planRequestBody(req.headers, cap);
   switch (plan.read) {
     case 'none':
       send(exchange, feed, null, signer);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Limits } from '../../src/config/schema.ts';
-import { planRequestBody } from '../../src/proxy/body-plan.ts';
+import { planRequestBody, readAheadBytes } from '../../src/proxy/body-plan.ts';
 
-// Only the field the plan reads; the read-ahead size is 256 KiB (262,144 bytes).
-const limits = { maxInjectBodyBytes: 4 * 1024 * 1024 } as Limits;
+// Only the fields the plan reads; the read-ahead size is 256 KiB (262,144 bytes).
+const limits = { maxInjectBodyBytes: 4 * 1024 * 1024, maxSignedBodyBytes: 32 * 1024 * 1024 } as Limits;
 
 describe('planRequestBody', () => {
   const cases: [string, Record<string, string>, boolean, unknown][] = [
@@ -30,15 +30,30 @@ describe('planRequestBody', () => {
   ];
   for (const [name, headers, injecting, expected] of cases) {
     it(name, () => {
-      expect(planRequestBody(headers, injecting, limits)).toEqual(expected);
+      expect(planRequestBody(headers, readAheadBytes(limits, injecting, false))).toEqual(expected);
     });
   }
 
   it('an injection cap below the read-ahead never shrinks the read-ahead', () => {
-    const small = { maxInjectBodyBytes: 1000 } as Limits;
-    expect(planRequestBody({ 'content-length': '5000' }, true, small)).toEqual({
+    const small = { maxInjectBodyBytes: 1000, maxSignedBodyBytes: 1000 } as Limits;
+    expect(planRequestBody({ 'content-length': '5000' }, readAheadBytes(small, true, true))).toEqual({
       read: 'whole',
       length: 5000,
+    });
+  });
+
+  it('a re-signed body is read whole up to the signing cap (its hash is signed), beyond it streamed', () => {
+    const signed = readAheadBytes(limits, false, true);
+    expect(planRequestBody({ 'content-length': String(20 * 1024 * 1024) }, signed)).toEqual({
+      read: 'whole',
+      length: 20 * 1024 * 1024,
+    });
+    expect(planRequestBody({ 'content-length': String(32 * 1024 * 1024 + 1) }, signed)).toEqual({
+      read: 'stream',
+    });
+    expect(planRequestBody({ 'transfer-encoding': 'chunked' }, signed)).toEqual({
+      read: 'chunked-prefix',
+      cap: 32 * 1024 * 1024,
     });
   });
 });
