@@ -213,12 +213,9 @@ describe('the AWS SDK through llmtap, re-signed with the pod identity', () => {
     expect(served).toBeGreaterThanOrEqual(2);
   });
 
-  it('a body past the read-ahead is still signed with its SHA-256 (only S3 accepts UNSIGNED-PAYLOAD)', async () => {
-    podEnv();
-    const { llmtap } = await startProduct();
-    const sdk = client(llmtap, true);
-    const prompt = 'y'.repeat(400_000);
-    await sdk.send(
+  /** An InvokeModel call whose body is mostly `prompt` (its size decides how llmtap signs it). */
+  const invokeWithPrompt = (sdk: BedrockRuntimeClient, prompt: string) =>
+    sdk.send(
       new InvokeModelCommand({
         modelId: 'anthropic.claude-3-sonnet-20240229-v1:0',
         contentType: 'application/json',
@@ -229,6 +226,12 @@ describe('the AWS SDK through llmtap, re-signed with the pod identity', () => {
         }),
       }),
     );
+
+  it('a body past the read-ahead is still signed with its SHA-256 (only S3 accepts UNSIGNED-PAYLOAD)', async () => {
+    podEnv();
+    const { llmtap } = await startProduct();
+    const prompt = 'y'.repeat(400_000);
+    await invokeWithPrompt(client(llmtap, true), prompt);
     const verdict = bedrock.verdicts.at(-1);
     expect(verdict).toMatchObject({ ok: true });
     expect(verdict?.payloadHash).toMatch(/^[0-9a-f]{64}$/);
@@ -238,19 +241,8 @@ describe('the AWS SDK through llmtap, re-signed with the pod identity', () => {
   it('a body streamed past the signing cap is signed UNSIGNED-PAYLOAD and arrives whole', async () => {
     podEnv();
     const { llmtap } = await startProduct({ maxSignedBodyBytes: 65_536 });
-    const sdk = client(llmtap, true);
     const prompt = 'x'.repeat(400_000);
-    await sdk.send(
-      new InvokeModelCommand({
-        modelId: 'anthropic.claude-3-sonnet-20240229-v1:0',
-        contentType: 'application/json',
-        body: JSON.stringify({
-          anthropic_version: 'bedrock-2023-05-31',
-          max_tokens: 10,
-          messages: [{ role: 'user', content: prompt }],
-        }),
-      }),
-    );
+    await invokeWithPrompt(client(llmtap, true), prompt);
     expect(bedrock.verdicts.at(-1)).toMatchObject({ ok: true, payloadHash: 'UNSIGNED-PAYLOAD' });
     expect(bedrock.received.at(-1)?.body.toString()).toContain(prompt);
   });
