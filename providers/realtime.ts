@@ -9,6 +9,9 @@
  *    turn ends with `serverContent.turnComplete`; `usageMetadata` (prompt/response token counts with per-modality
  *    details) rides on a server message of the turn, sometimes the one after `turnComplete`.
  * Audio chunks dominate the traffic: their type is read from the first bytes and they are never JSON-parsed.
+ *
+ * Size: both protocols share the response bookkeeping (open responses, usage, session facts) that one parser
+ * per socket drives; the two message dialects are its only difference.
  */
 import type {
   RealtimeParser,

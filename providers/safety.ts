@@ -7,6 +7,9 @@
  * result, `MAX_PROMPTS` prompt results, `MAX_FINDINGS` distinct guardrail findings, `MAX_ENTRIES` list
  * entries read per call, names cut at `MAX_NAME_CHARS`; a cap that cut something sets `truncated`.
  * Malformed members are skipped, never thrown on.
+ *
+ * Size: the three providers' safety shapes share these caps and the merge of verdicts across chunks; split per
+ * provider, each would repeat the bounded readers.
  */
 import type {
   FilterCategories,
