@@ -94,6 +94,35 @@ describe('verdicts', () => {
     expect(lines.every((l) => l.status === 'SKIP')).toBe(true);
   });
 
+  it("#15 lines: CPU on/off from the notel twin, TTFT beyond the bare proxy's", () => {
+    const at = (c: CellResult, name: string, extra: Partial<CellResult>): CellResult => ({
+      ...c,
+      cell: name,
+      ...extra,
+    });
+    const results: CellResult[] = [1, 2, 3].flatMap((rep) => [
+      at(cell('llmtap', rep, 900), 'json-c64', { cpuUsPerReq: 390 }),
+      at(cell('llmtap-notel', rep, 1000), 'json-c64', { cpuUsPerReq: 300 }),
+      at(cell('llmtap', rep, 900), 'sse-c64', { cpuUsPerReq: 600 }),
+      at(cell('llmtap-notel', rep, 1000), 'sse-c64', { cpuUsPerReq: 300 }),
+      at(cell('llmtap', rep, 60), 'ttft-c64', { p50: 7.9, p99: 12 }),
+      at(cell('bare', rep, 60), 'ttft-c64', { p50: 7.6, p99: 9.5 }),
+    ]);
+    const lines = evaluateRatios(
+      medianGetter(results),
+      [1, 2, 3].map((rep) => repGetter(results, rep)),
+      false,
+    ).filter((l) => l.id === '#15');
+    const byMetric = Object.fromEntries(lines.map((l) => [l.metric, l]));
+    expect(byMetric['CPU per JSON call @64, telemetry on / off']).toMatchObject({ status: 'PASS' });
+    expect(byMetric['CPU per JSON call @64, telemetry on / off']?.measured).toMatch(/^1\.30×/);
+    expect(byMetric['CPU per 50-event SSE stream @64, telemetry on / off']).toMatchObject({ status: 'FAIL' });
+    expect(byMetric["added TTFT p50, 64 streams, minus bare's"]?.measured).toMatch(/^\+0\.30 ms/);
+    expect(byMetric["added TTFT p99, 64 streams, minus bare's"]).toMatchObject({ status: 'FAIL' });
+    // No bare anchor in this run: the throughput line cannot be judged.
+    expect(byMetric['JSON req/s @64, llmtap / bare']).toMatchObject({ status: 'SKIP' });
+  });
+
   it('correctness fails in quick mode too; other single lines only warn there', () => {
     expect(line('T11', 'leaks', '0', '3', false, true, true).status).toBe('FAIL');
     expect(line('T9', 'idle', '≤ 80 MB', '90 MB', false, false, true).status).toBe('WARN');

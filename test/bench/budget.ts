@@ -1,5 +1,6 @@
 /**
- * The performance budget (issue #8, targets T1–T12 of performance.md) as checks over one run's results.
+ * The performance budget (issue #8, targets T1–T12 of performance.md, and issue #15's sidecar-cost lines) as
+ * checks over one run's results.
  * Ratios are evaluated on the medians and on each rep: a ratio FAILs only when the median misses and so do
  * at least 2 reps (full mode); in quick mode ratios only WARN. Correctness checks FAIL in every mode.
  */
@@ -40,6 +41,15 @@ const added =
   (get: Getter): number | undefined => {
     const x = get(cell, 'llmtap', field);
     const y = get(cell, 'direct', field);
+    return x === undefined || y === undefined ? undefined : x - y;
+  };
+
+/** What llmtap adds beyond the bare Node proxy in the same run (both measured against direct). */
+const beyondBare =
+  (cell: string, field: 'p50' | 'p99') =>
+  (get: Getter): number | undefined => {
+    const x = get(cell, 'llmtap', field);
+    const y = get(cell, 'bare', field);
     return x === undefined || y === undefined ? undefined : x - y;
   };
 
@@ -197,6 +207,47 @@ export const RATIO_CHECKS: readonly RatioCheck[] = [
     goal: '≤ +3 ms',
     value: added('ttft-c64', 'fullP50'),
     ok: (v) => v <= 3,
+    format: ms,
+  },
+  // Issue #15, "a sidecar every pod can afford": observing a call costs at most a third more than forwarding it.
+  {
+    id: '#15',
+    metric: 'CPU per JSON call @64, telemetry on / off',
+    goal: '≤ 1.30',
+    value: ratio('json-c64', 'cpuUsPerReq', 'llmtap', 'llmtap-notel'),
+    ok: (v) => v <= 1.3,
+    format: times,
+  },
+  {
+    id: '#15',
+    metric: 'CPU per 50-event SSE stream @64, telemetry on / off',
+    goal: '≤ 1.50',
+    value: ratio('sse-c64', 'cpuUsPerReq', 'llmtap', 'llmtap-notel'),
+    ok: (v) => v <= 1.5,
+    format: times,
+  },
+  {
+    id: '#15',
+    metric: 'JSON req/s @64, llmtap / bare',
+    goal: '≥ 0.80',
+    value: ratio('json-c64', 'rps', 'llmtap', 'bare'),
+    ok: (v) => v >= 0.8,
+    format: times,
+  },
+  {
+    id: '#15',
+    metric: "added TTFT p50, 64 streams, minus bare's",
+    goal: '≤ +0.5 ms',
+    value: beyondBare('ttft-c64', 'p50'),
+    ok: (v) => v <= 0.5,
+    format: ms,
+  },
+  {
+    id: '#15',
+    metric: "added TTFT p99, 64 streams, minus bare's",
+    goal: '≤ +2 ms',
+    value: beyondBare('ttft-c64', 'p99'),
+    ok: (v) => v <= 2,
     format: ms,
   },
 ];
