@@ -86,11 +86,15 @@ const undiciSlim: Plugin = {
   },
 };
 
-export const bundle = async (outDir: string): Promise<Metafile> => {
+/** `entryPoints` other than the CLI: test/bench/idle-rss.ts bundles one probe per module the same way. */
+export const bundle = async (
+  outDir: string,
+  entryPoints: Record<string, string> = { llmtap: 'src/cli.ts' },
+): Promise<Metafile> => {
   rmSync(outDir, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { llmtap: 'src/cli.ts' },
+    entryPoints,
     outdir: outDir,
     bundle: true,
     splitting: true,

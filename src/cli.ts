@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from './config/load.ts';
 import { LlmtapError } from './errors.ts';
+import { compactHeap } from './heap-compact.ts';
 import { createLogger, type Logger } from './log.ts';
 import { banner, knownProviders, startLlmtap } from './main.ts';
 import { redactText } from './redact.ts';
@@ -226,6 +227,8 @@ export const runCli = async (
     ui: app.ui?.url,
     routes: config.routes.length,
   });
+  // Serving now: give start-up's heap back to the OS before the first call (src/heap-compact.ts).
+  compactHeap();
 
   return new Promise<number>((resolve) => {
     let stopping = false;

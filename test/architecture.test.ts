@@ -191,7 +191,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['framing', 'injector'],
   ['adapter', 'config'],
   ['log'],
-  ['errors', 'redact', 'record'],
+  ['errors', 'redact', 'record', 'heap-compact'],
 ];
 
 /** `src/proxy/forward.ts` → `proxy`; `src/main.ts` → `main`. */
