@@ -3,10 +3,14 @@
  * calls, their progress while they run, per-model totals and per-minute counts since start.
  *
  * It wraps the telemetry observer, so a call appears here with exactly the fields of its log line (the
- * observer's log fields plus the proxy's `route`, `status` and `durationMs`), redacted the same way. Memory:
- * a finished call is kept as its JSON text (one compact string, ~0.5 KB) in a ring that grows on demand up to
- * `capacity`; captured message content (only when content capture is on) is kept beside it under a total
- * character budget, oldest dropped first. Nothing is serialised for subscribers while there are none.
+ * observer's log fields plus the proxy's `route`, `status` and `durationMs`), redacted the same way.
+ *
+ * Cost: a call pays only for keeping references. A finished call is kept as the facts its record is built from
+ * (the log fields telemetry made anyway, a few numbers) in a ring that grows on demand up to `capacity`; its
+ * record and JSON text are built, redacted and cached when someone reads it, and events only while someone
+ * listens (#15: formatting every call's record up front cost ~9 µs per call that nobody looked at). Captured
+ * message content (only when content capture is on) is serialised at once, because the call's content must not be
+ * retained, and kept beside it under a total character budget, oldest dropped first.
  *
  * Size: the ring, the running calls and the totals share one memory budget and one update path.
  */
@@ -81,7 +85,7 @@ export interface CallFeed {
   readonly captureContent: boolean;
   /** Finished calls seen since start. */
   readonly finished: number;
-  /** Characters held by the ring (call text and content), for the memory account. */
+  /** Characters held by the ring (call texts built for readers so far, and content), for the memory account. */
   heldChars(): number;
   /** `listener` gets every change; returns the unsubscribe function. Events are built only while one listens. */
   listen(listener: (event: FeedEvent) => void): () => void;
@@ -120,6 +124,75 @@ const cleanFields = (fields: LogFields | undefined, into: Record<string, unknown
   }
 };
 
+/** A running call as the feed keeps it: updated in place, formatted only when read or heard. */
+interface LiveCall {
+  readonly id: number;
+  readonly start: number;
+  state: CallState;
+  readonly route: string;
+  readonly provider: string;
+  request: RequestFacts | undefined;
+  status: number | undefined;
+  ttfcMs: number | undefined;
+}
+
+/** A finished call as the ring keeps it: references to what its record is built from, and the text once built. */
+interface DoneCall {
+  readonly id: number;
+  readonly start: number;
+  readonly end: number;
+  readonly route: string;
+  readonly fields: LogFields | undefined;
+  readonly provider: string;
+  readonly operation: string;
+  readonly status: number | undefined;
+  readonly responseId: string | undefined;
+  readonly finishReasons: readonly string[];
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly truncated: boolean;
+  text: string | undefined;
+}
+
+const liveRecord = (call: LiveCall): FeedCall => {
+  const record: Record<string, unknown> = {
+    id: call.id,
+    time: new Date(call.start).toISOString(),
+    state: call.state,
+    route: call.route,
+    provider: clip(call.provider),
+  };
+  const request = call.request;
+  if (request !== undefined) {
+    record.operation = request.operation;
+    if (request.requestModel !== undefined) record.model = clip(request.requestModel);
+    record.stream = request.stream;
+  }
+  if (call.status !== undefined) record.status = call.status;
+  if (call.ttfcMs !== undefined) record.ttfcMs = call.ttfcMs;
+  return record as FeedCall;
+};
+
+/** A finished call's record: the log line's fields (redacted, clipped) plus the proxy's. */
+const doneRecord = (call: DoneCall): FeedCall => {
+  const record: Record<string, unknown> = {
+    id: call.id,
+    time: new Date(call.start).toISOString(),
+    state: 'done',
+    route: call.route,
+  };
+  cleanFields(call.fields, record);
+  record.provider ??= clip(call.provider);
+  record.operation ??= call.operation;
+  record.status = call.status;
+  record.durationMs = Math.round(Math.max(0, call.end - call.start) * 1000) / 1000;
+  if (call.responseId !== undefined) record.responseId = clip(call.responseId);
+  if (call.finishReasons.length > 0) record.finishReasons = call.finishReasons.slice(0, 16).map(clip);
+  record.server = `${call.serverAddress}:${call.serverPort}`;
+  if (call.truncated) record.truncated = true;
+  return record as FeedCall;
+};
+
 const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 
 export const createCallFeed = (options: FeedOptions): CallFeed => {
@@ -127,15 +200,14 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
   const now = options.now ?? Date.now;
   const maxContentChars = options.maxContentChars ?? 1_000_000;
   // The ring grows as calls arrive: an idle llmtap holds empty arrays.
-  const ids: number[] = [];
-  const texts: string[] = [];
+  const entries: DoneCall[] = [];
   const contents: (string | undefined)[] = [];
   let next = 0;
   let textChars = 0;
   let contentChars = 0;
   let finished = 0;
   let lastId = 0;
-  const live = new Map<number, FeedCall>();
+  const live = new Map<number, LiveCall>();
   const totals = new Map<string, ModelTotal>();
   const minuteRing: (MinuteBucket | undefined)[] = [];
   const listeners = new Set<(event: FeedEvent) => void>();
@@ -152,29 +224,26 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
     }
   };
 
-  const store = (id: number, text: string, content: string | undefined): void => {
+  const store = (entry: DoneCall, content: string | undefined): void => {
     let slot: number;
-    if (ids.length < capacity) {
-      slot = ids.length;
-      ids.push(id);
-      texts.push(text);
+    if (entries.length < capacity) {
+      slot = entries.length;
+      entries.push(entry);
       contents.push(undefined);
     } else {
       slot = next;
-      textChars -= (texts[slot] as string).length;
+      textChars -= (entries[slot] as DoneCall).text?.length ?? 0;
       contentChars -= contents[slot]?.length ?? 0;
-      ids[slot] = id;
-      texts[slot] = text;
+      entries[slot] = entry;
       contents[slot] = undefined;
       next = (next + 1) % capacity;
     }
-    textChars += text.length;
     if (content !== undefined && content.length <= maxContentChars) {
       contents[slot] = content;
       contentChars += content.length;
       // Over budget: the oldest calls lose their content first (the newest is kept).
-      for (let i = 0; contentChars > maxContentChars && i < ids.length; i++) {
-        const oldest = (next + i) % ids.length;
+      for (let i = 0; contentChars > maxContentChars && i < entries.length; i++) {
+        const oldest = (next + i) % entries.length;
         if (oldest === slot) continue;
         const held = contents[oldest];
         if (held === undefined) continue;
@@ -187,12 +256,12 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
   const slotOf = (id: number): number => {
     // Ids grow by one per call and the ring holds the newest `capacity`: binary search over the wrapped order.
     let lo = 0;
-    let hi = ids.length - 1;
-    const start = ids.length < capacity ? 0 : next;
+    let hi = entries.length - 1;
+    const start = entries.length < capacity ? 0 : next;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const slot = (start + mid) % ids.length;
-      const at = ids[slot] as number;
+      const slot = (start + mid) % entries.length;
+      const at = (entries[slot] as DoneCall).id;
       if (at === id) return slot;
       if (at < id) lo = mid + 1;
       else hi = mid - 1;
@@ -200,9 +269,28 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
     return -1;
   };
 
-  const account = (call: FeedCall): { total: ModelTotal; minute: MinuteBucket } => {
-    const provider = String(call.provider ?? '');
-    const model = String(call.responseModel ?? call.model ?? '');
+  /** `clip` of the few distinct providers and models every call names: computed once, not per call. */
+  const clipped = new Map<string, string>();
+  const clipOnce = (value: string): string => {
+    let out = clipped.get(value);
+    if (out === undefined) {
+      out = clip(value);
+      if (clipped.size >= maxTotals) clipped.clear();
+      clipped.set(value, out);
+    }
+    return out;
+  };
+  const textField = (fields: LogFields | undefined, key: string): string | undefined => {
+    const value = fields?.[key];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  /** The per-model totals and the minute's counts, from the same fields (clipped alike) the record shows. */
+  const account = (entry: DoneCall): { total: ModelTotal; minute: MinuteBucket } => {
+    const call = entry.fields ?? {};
+    const provider = clipOnce(textField(call, 'provider') ?? entry.provider);
+    const modelName = textField(call, 'responseModel') ?? textField(call, 'model');
+    const model = modelName === undefined ? '' : clipOnce(modelName);
     let key = `${provider}\u0001${model}`;
     let total = totals.get(key);
     if (total === undefined) {
@@ -222,7 +310,7 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
         totals.set(key, total);
       }
     }
-    const failed = call.errorType !== undefined;
+    const failed = textField(call, 'errorType') !== undefined;
     total.calls += 1;
     if (failed) total.errors += 1;
     total.inputTokens += num(call.inputTokens);
@@ -245,26 +333,33 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
     return { total, minute };
   };
 
+  /** A finished call's JSON text, built on its first read and kept (it is then counted as held). */
+  const textOf = (entry: DoneCall): string => {
+    if (entry.text === undefined) {
+      entry.text = JSON.stringify(doneRecord(entry));
+      textChars += entry.text.length;
+    }
+    return entry.text;
+  };
+
   const finish = (id: number, context: CallContext, call: LlmCall, fields: LogFields | undefined): void => {
     live.delete(id);
-    const record: Record<string, unknown> = {
+    const entry: DoneCall = {
       id,
-      time: new Date(call.timing.start).toISOString(),
-      state: 'done',
+      start: call.timing.start,
+      end: call.timing.end,
       route: context.route.prefix,
+      fields,
+      provider: call.provider,
+      operation: call.request.operation,
+      status: call.httpStatus,
+      responseId: call.response.responseId,
+      finishReasons: call.response.finishReasons,
+      serverAddress: call.serverAddress,
+      serverPort: call.serverPort,
+      truncated: call.truncated,
+      text: undefined,
     };
-    cleanFields(fields, record);
-    record.provider ??= clip(call.provider);
-    record.operation ??= call.request.operation;
-    record.status = call.httpStatus;
-    record.durationMs = Math.round(Math.max(0, call.timing.end - call.timing.start) * 1000) / 1000;
-    if (call.response.responseId !== undefined) record.responseId = clip(call.response.responseId);
-    if (call.response.finishReasons.length > 0) {
-      record.finishReasons = call.response.finishReasons.slice(0, 16).map(clip);
-    }
-    record.server = `${call.serverAddress}:${call.serverPort}`;
-    if (call.truncated) record.truncated = true;
-    const feedCall = record as FeedCall;
     let content: string | undefined;
     if (options.captureContent && options.contentOf !== undefined) {
       const attributes = options.contentOf(call);
@@ -272,9 +367,9 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
         content = JSON.stringify(attributes);
     }
     finished += 1;
-    store(id, JSON.stringify(feedCall), content);
-    const { total, minute } = account(feedCall);
-    emit(() => ({ call: feedCall, total: { ...total }, minute: { ...minute } }));
+    store(entry, content);
+    const { total, minute } = account(entry);
+    emit(() => ({ call: doneRecord(entry), total: { ...total }, minute: { ...minute } }));
   };
 
   return {
@@ -292,26 +387,28 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
           const observation = inner.start(context);
           lastId += 1;
           const id = lastId;
-          let current: FeedCall | undefined;
+          let current: LiveCall | undefined;
           let sawOutput = false;
           if (live.size < maxLive) {
             current = {
               id,
-              time: new Date(context.start).toISOString(),
+              start: context.start,
               state: 'waiting',
               route: context.route.prefix,
-              provider: clip(context.route.providerName ?? context.route.provider),
+              provider: context.route.providerName ?? context.route.provider,
+              request: undefined,
+              status: undefined,
+              ttfcMs: undefined,
             };
             live.set(id, current);
             const started = current;
-            emit(() => ({ call: started }));
+            emit(() => ({ call: liveRecord(started) }));
           }
-          const update = (changes: Record<string, unknown>): void => {
-            if (current === undefined || !live.has(id)) return;
-            current = { ...current, ...changes } as FeedCall;
-            live.set(id, current);
+          /** The call's progress, recorded in place (nothing is formatted unless someone reads or listens). */
+          const changed = (): void => {
             const updated = current;
-            emit(() => ({ call: updated }));
+            if (updated === undefined || !live.has(id)) return;
+            emit(() => ({ call: liveRecord(updated) }));
           };
           return {
             upstreamHeaders: observation.upstreamHeaders,
@@ -326,13 +423,11 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
             },
             responding(request: RequestFacts, status: number, at: number): void {
               observation.responding?.(request, status, at);
-              update({
-                state: request.stream ? 'streaming' : 'waiting',
-                operation: request.operation,
-                model: request.requestModel === undefined ? undefined : clip(request.requestModel),
-                stream: request.stream,
-                status,
-              });
+              if (current === undefined) return;
+              current.state = request.stream ? 'streaming' : 'waiting';
+              current.request = request;
+              current.status = status;
+              changed();
             },
             // Per chunk: forwarded to telemetry; the feed only marks the first (time to first token).
             outputChunk(at: number): void {
@@ -340,7 +435,9 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
               if (sawOutput) return;
               sawOutput = true;
               try {
-                update({ ttfcMs: Math.round((at - context.start) * 1000) / 1000 });
+                if (current === undefined) return;
+                current.ttfcMs = Math.round((at - context.start) * 1000) / 1000;
+                changed();
               } catch {
                 // Never throws (the contract of outputChunk).
               }
@@ -354,20 +451,20 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
       const liveCalls = [...live.values()].reverse();
       for (const call of liveCalls) {
         if (parts.length >= limit) break;
-        parts.push(JSON.stringify(call));
+        parts.push(JSON.stringify(liveRecord(call)));
       }
       // The newest is just before `next` (which is 0 until the ring is full, then the oldest slot).
-      for (let i = 0; i < ids.length && parts.length < limit; i++) {
-        parts.push(texts[(next - 1 - i + 2 * ids.length) % ids.length] as string);
+      for (let i = 0; i < entries.length && parts.length < limit; i++) {
+        parts.push(textOf(entries[(next - 1 - i + 2 * entries.length) % entries.length] as DoneCall));
       }
       return `[${parts.join(',')}]`;
     },
     recordJson(id) {
       const liveCall = live.get(id);
-      if (liveCall !== undefined) return JSON.stringify(liveCall);
+      if (liveCall !== undefined) return JSON.stringify(liveRecord(liveCall));
       const slot = slotOf(id);
       if (slot < 0) return undefined;
-      const text = texts[slot] as string;
+      const text = textOf(entries[slot] as DoneCall);
       const content = contents[slot];
       return content === undefined ? text : `${text.slice(0, -1)},"content":${content}}`;
     },
