@@ -1,14 +1,15 @@
 /**
  * The OTLP/HTTP protobuf export pipeline, built from the SDK components `@opentelemetry/sdk-node` would
- * assemble (sdk-trace `TracerProvider` + `BatchSpanProcessor`, sdk-metrics `MeterProvider` +
- * `PeriodicExportingMetricReader`, the proto exporters), but wired by hand and never registered globally:
+ * assemble (sdk-trace `TracerProvider`, sdk-metrics `MeterProvider` + `PeriodicExportingMetricReader`, the proto
+ * exporters), but wired by hand and never registered globally:
  * `NodeSDK` reads `process.env` itself, installs a global context manager and propagator, starts an OTLP
  * log exporter by default and cannot be instantiated twice in one process. llmtap's own HTTP is therefore
  * never traced (no instrumentation is loaded), settings come only from the env handed in, and every
- * queue is bounded with its drops counted. (sdk-node is not a dependency: importing it alone costs ~44 MB
- * of RSS and ~75 packages, #15.)
+ * queue is bounded with its drops counted. Spans do not go through the SDK's BatchSpanProcessor: they are
+ * encoded to protobuf when they end (`span-processor.ts`, #15). (sdk-node is not a dependency: importing it
+ * alone costs ~44 MB of RSS and ~75 packages, #15.)
  */
-import type { Context, Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -24,13 +25,8 @@ import {
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
-  BatchSpanProcessor,
   ParentBasedSampler,
-  type ReadableSpan,
   type Sampler,
-  type Span,
-  type SpanExporter,
-  type SpanProcessor,
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
@@ -38,6 +34,7 @@ import type { SignalExport, TelemetrySettings, Temporality } from './env.ts';
 import { createInstruments, type Instruments } from './metrics.ts';
 import { SCOPE_NAME, SEMCONV_SCHEMA_URL } from './semconv.ts';
 import { createSpanExporter } from './span-exporter.ts';
+import { EncodingSpanProcessor, MAX_QUEUE_BYTES } from './span-processor.ts';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
 export type DropReason = 'queue_full' | 'export_failed';
@@ -84,65 +81,6 @@ const samplerFor = (settings: TelemetrySettings): Sampler => {
       return new ParentBasedSampler({ root: new AlwaysOnSampler() });
   }
 };
-
-/** Counts spans the exporter failed to deliver, and tells the bounded processor they left the queue. */
-class CountingSpanExporter implements SpanExporter {
-  readonly #inner: SpanExporter;
-  readonly #onSettled: (count: number, ok: boolean) => void;
-  constructor(inner: SpanExporter, onSettled: (count: number, ok: boolean) => void) {
-    this.#inner = inner;
-    this.#onSettled = onSettled;
-  }
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.#inner.export(spans, (result) => {
-      this.#onSettled(spans.length, result.code === ExportResultCode.SUCCESS);
-      resultCallback(result);
-    });
-  }
-  shutdown(): Promise<void> {
-    return this.#inner.shutdown();
-  }
-  forceFlush(): Promise<void> {
-    return this.#inner.forceFlush?.() ?? Promise.resolve();
-  }
-}
-
-/**
- * Caps spans waiting or in flight at `maxQueueSize` and counts what it turns away. The SDK's batch
- * processor would drop silently (a debug diag line); counting here keeps the drop visible.
- */
-class BoundedSpanProcessor implements SpanProcessor {
-  readonly #inner: SpanProcessor;
-  readonly #max: number;
-  readonly #onDrop: DropListener;
-  #pending = 0;
-  constructor(inner: SpanProcessor, max: number, onDrop: DropListener) {
-    this.#inner = inner;
-    this.#max = max;
-    this.#onDrop = onDrop;
-  }
-  settled(count: number): void {
-    this.#pending = Math.max(0, this.#pending - count);
-  }
-  onStart(span: Span, parentContext: Context): void {
-    this.#inner.onStart(span, parentContext);
-  }
-  onEnd(span: ReadableSpan): void {
-    if ((span.spanContext().traceFlags & 1) === 0) return;
-    if (this.#pending >= this.#max) {
-      this.#onDrop('traces', 'queue_full', 1);
-      return;
-    }
-    this.#pending += 1;
-    this.#inner.onEnd(span);
-  }
-  forceFlush(): Promise<void> {
-    return this.#inner.forceFlush();
-  }
-  shutdown(): Promise<void> {
-    return this.#inner.shutdown();
-  }
-}
 
 const countDataPoints = (metrics: ResourceMetrics): number => {
   let n = 0;
@@ -234,26 +172,15 @@ export const createExportPipeline = (
   let tracerProvider: TracerProvider | undefined;
   let tracer: Tracer | undefined;
   if (settings.traces !== undefined) {
-    let bounded: BoundedSpanProcessor | undefined;
-    const exporter = new CountingSpanExporter(
+    const processor = new EncodingSpanProcessor(
       createSpanExporter(exporterOptions(settings.traces)),
-      (n, ok) => {
-        bounded?.settled(n);
-        if (!ok) onDrop('traces', 'export_failed', n);
-      },
+      { ...settings.bsp, maxQueueBytes: MAX_QUEUE_BYTES },
+      onDrop,
     );
-    const batch = new BatchSpanProcessor({
-      exporter,
-      maxQueueSize: settings.bsp.maxQueueSize,
-      maxExportBatchSize: settings.bsp.maxExportBatchSize,
-      scheduledDelayMillis: settings.bsp.scheduleDelayMs,
-      exportTimeoutMillis: settings.bsp.exportTimeoutMs,
-    });
-    bounded = new BoundedSpanProcessor(batch, settings.bsp.maxQueueSize, onDrop);
     tracerProvider = new TracerProvider({
       resource,
       sampler: samplerFor(settings),
-      spanProcessors: [bounded],
+      spanProcessors: [processor],
       // Content attributes are truncated by llmtap itself; this caps anything else an app could inflate.
       spanLimits: { attributeValueLengthLimit: Math.max(settings.maxContentChars + 64, 4096) },
     });

@@ -213,6 +213,9 @@ const scopeOf = (scope: unknown): { name: string; version: string } => ({
 const toObject = (type: protobuf.Type, body: Buffer): Json =>
   type.toObject(type.decode(body), { longs: String, enums: String, bytes: String, oneofs: false }) as Json;
 
+/** A whole `ExportTraceServiceRequest` as protobufjs decodes it (every field; ids and bytes as base64). */
+export const decodeTraceRequest = (body: Uint8Array): Json => toObject(TraceRequest, Buffer.from(body));
+
 export const decodeSpans = (body: Buffer): ReceivedSpan[] => {
   const out: ReceivedSpan[] = [];
   for (const rs of (toObject(TraceRequest, body).resource_spans as Json[] | undefined) ?? []) {

@@ -1,14 +1,14 @@
 /**
- * The re-typing step after the SDK's span serializer: for any attribute set, the decoded request equals
- * the SDK's own except that integral numbers under double-typed keys arrive as `double_value`.
+ * The differential test's reference (`test/helpers/retype-doubles.ts`, what llmtap ran after the SDK's span
+ * serializer before #15) is itself right: for any attribute set, the decoded request equals the SDK's own
+ * except that integral numbers under double-typed keys arrive as `double_value`.
  */
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { retypeIntegralDoubles } from '../../src/telemetry/double-attributes.ts';
-import { typedTraceSerializer } from '../../src/telemetry/span-exporter.ts';
 import { decodeSpans } from '../helpers/otlp-receiver.ts';
+import { retypeIntegralDoubles } from '../helpers/retype-doubles.ts';
 
 const memory = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
@@ -44,7 +44,12 @@ describe('retypeIntegralDoubles', () => {
             Buffer.from(ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array()),
           );
           const ours = decodeSpans(
-            Buffer.from(typedTraceSerializer.serializeRequest(spans) ?? new Uint8Array()),
+            Buffer.from(
+              retypeIntegralDoubles(
+                ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array(),
+                new Set(doubleKeys),
+              ),
+            ),
           );
           expect(ours.map((s) => s.attributes)).toEqual(sdk.map((s) => s.attributes));
           expect(ours.map((s) => ({ ...s, attributes: {}, attributeTypes: {} }))).toEqual(

@@ -1,40 +1,10 @@
 /**
- * Span attributes whose semconv type is `double` must go out as OTLP `double_value` even when the value
- * is integral (`temperature: 1`, `frequency_penalty: 0`). JavaScript has one number type, and the SDK's
- * protobuf serializer sends every integral number as `int_value`, so a backend that reads the conventions'
- * type would see an int for some calls and a double for others of the same attribute.
- *
- * The fix sits after the SDK's own serializer: its bytes are kept, and only the `AnyValue` of those
- * attributes is re-encoded (field 3 varint → field 4 fixed64), with the lengths of the enclosing messages
- * rewritten. Nothing is copied unless a batch holds such a value; a buffer this walker cannot read is
- * sent exactly as the SDK encoded it.
+ * The reference for llmtap's span encoder (`src/telemetry/span-encoding.ts`), kept as the test oracle: the SDK's
+ * serializer writes every integral number as `int_value`, and this re-encodes, in its serialized request, the
+ * `AnyValue` of span attributes under double-typed keys (field 3 varint → field 4 fixed64), rewriting the lengths
+ * of the enclosing messages. `ProtobufTraceSerializer` + `retypeIntegralDoubles` is what llmtap exported before
+ * it encoded spans itself (#15), and what its encoder must still produce.
  */
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { ATTR } from './semconv.ts';
-
-/** Every span attribute llmtap sets whose type the conventions define as double. */
-export const DOUBLE_ATTRIBUTES: ReadonlySet<string> = new Set([
-  ATTR.requestTemperature,
-  ATTR.requestTopP,
-  ATTR.requestTopK,
-  ATTR.requestFrequencyPenalty,
-  ATTR.requestPresencePenalty,
-  ATTR.responseTimeToFirstChunk,
-  ATTR.usageCost,
-]);
-
-/** True when some span carries an integral number under a double-typed key (the serializer's int case). */
-export const hasIntegralDoubles = (spans: readonly ReadableSpan[]): boolean => {
-  for (const span of spans) {
-    const attrs = span.attributes;
-    for (const key of DOUBLE_ATTRIBUTES) {
-      const value = attrs[key];
-      if (typeof value === 'number' && Number.isInteger(value)) return true;
-    }
-  }
-  return false;
-};
-
 class Malformed extends Error {}
 
 const readVarint = (buf: Uint8Array, at: number): { value: bigint; next: number } => {
