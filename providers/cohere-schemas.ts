@@ -1,5 +1,5 @@
 /** Cohere v1/v2 wire shapes (chat, generate, embed, rerank; SSE and NDJSON stream events), leniently read. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { zAny, zBoolean, zCount, zFact, zList, zNumber, zObject, zStops } from './schema.ts';
 
 export const CohereRequest = zObject({

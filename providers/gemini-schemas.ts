@@ -1,5 +1,5 @@
 /** Gemini / Vertex AI GenerateContent wire shapes, leniently read. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { zAny, zCount, zFact, zIndex, zList, zNumber, zObject, zStops } from './schema.ts';
 
 export const GeminiRequest = zObject({
@@ -28,7 +28,7 @@ export const UsageMetadata = zObject({
 export type UsageMetadata = NonNullable<z.infer<typeof UsageMetadata>>;
 
 /** An enum member: its name, or its number when the client asked for `enum-encoding=int` (mapped later). */
-const zEnum = z.union([z.string(), z.number().int().nonnegative()]).optional().catch(undefined);
+const zEnum = z.catch(z.optional(z.union([z.string(), z.int().check(z.nonnegative())])), undefined);
 
 export const GeminiChunk = zObject({
   responseId: zFact,

@@ -5,7 +5,8 @@
  * `src/telemetry/pricing.ts` and laid over the built-in table (`providers/price-table.ts`) with
  * `mergePriceTables`.
  */
-import { z } from 'zod';
+// zod/mini: the classic API would pull all of zod into the start-up graph (providers/schema.ts).
+import * as z from 'zod/mini';
 import type { Operation, Usage } from '../src/record.ts';
 
 export { builtinPrices } from './price-table.ts';
@@ -182,33 +183,28 @@ export const computeCost = (price: ModelPrice, usage: Usage, operation: Operatio
   return Math.round(micro * 1e6) / 1e12;
 };
 
-const usd = z.number().finite().min(0).max(1_000_000);
+const usd = z.number().check(z.gte(0), z.lte(1_000_000));
+const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 
 /** The user price file (`LLMTAP_PRICES`, JSON or YAML): entries override and extend the built-in table. */
-export const priceFileSchema = z
-  .object({
-    version: z.string().min(1).max(64).optional(),
-    providers: z.record(
-      z.string().min(1).max(64),
-      z.record(
-        z.string().min(1).max(256),
-        z
-          .object({
-            input: usd,
-            output: usd,
-            cacheRead: usd.optional(),
-            cacheWrite: usd.optional(),
-            asOf: z.iso.date().optional(),
-            source: z.string().max(2048).optional(),
-          })
-          .strict(),
-      ),
+export const priceFileSchema = z.strictObject({
+  version: z.optional(text(1, 64)),
+  providers: z.record(
+    text(1, 64),
+    z.record(
+      text(1, 256),
+      z.strictObject({
+        input: usd,
+        output: usd,
+        cacheRead: z.optional(usd),
+        cacheWrite: z.optional(usd),
+        asOf: z.optional(z.iso.date()),
+        source: z.optional(z.string().check(z.maxLength(2048))),
+      }),
     ),
-    aliases: z
-      .record(z.string().min(1).max(64), z.record(z.string().max(256), z.string().max(256)))
-      .optional(),
-  })
-  .strict();
+  ),
+  aliases: z.optional(z.record(text(1, 64), z.record(text(0, 256), text(0, 256)))),
+});
 
 export type PriceFile = z.infer<typeof priceFileSchema>;
 

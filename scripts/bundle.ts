@@ -13,6 +13,7 @@
  *   node scripts/bundle.ts [--outDir DIR]     (default: dist)
  */
 import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -87,6 +88,20 @@ const undiciSlim: Plugin = {
 };
 
 /** `entryPoints` other than the CLI: test/bench/idle-rss.ts bundles one probe per module the same way. */
+/**
+ * The classic zod API (`from 'zod'`, only the lazily loaded injector uses it) is bundled from zod's CommonJS build.
+ * Start-up code uses `zod/mini`, whose functions tree-shake to a few KB; if both came from the same ESM files,
+ * esbuild would put the modules they share into one chunk holding everything the classic API needs, and that
+ * chunk loads at start (~10 MB resident, #15). Different files share nothing.
+ */
+const classicZodFromCjs: Plugin = {
+  name: 'classic-zod-from-cjs',
+  setup(b) {
+    const cjs = createRequire(join(root, 'package.json')).resolve('zod');
+    b.onResolve({ filter: /^zod$/ }, (args) => (args.kind === 'require-call' ? undefined : { path: cjs }));
+  },
+};
+
 export const bundle = async (
   outDir: string,
   entryPoints: Record<string, string> = { llmtap: 'src/cli.ts' },
@@ -113,7 +128,7 @@ export const bundle = async (
     banner: {
       js: "import { createRequire as __llmtapCreateRequire } from 'node:module'; const require = __llmtapCreateRequire(import.meta.url);",
     },
-    plugins: [builtinsViaRequire, undiciSlim],
+    plugins: [builtinsViaRequire, undiciSlim, classicZodFromCjs],
     metafile: true,
     logLevel: 'warning',
   });

@@ -38,7 +38,7 @@ const importsOf = (source: string): string[] => {
 };
 
 /** Everything an adapter module may import. `../src/record.ts` supplies types and the frozen `emptyUsage`. */
-const ALLOWED_IMPORT = /^(\.\/[a-z0-9-]+\.ts|\.\.\/src\/adapter\.ts|\.\.\/src\/record\.ts|zod)$/;
+const ALLOWED_IMPORT = /^(\.\/[a-z0-9-]+\.ts|\.\.\/src\/adapter\.ts|\.\.\/src\/record\.ts|zod|zod\/mini)$/;
 
 /** Ambient capabilities an adapter must not use: clock, timers, process, I/O, randomness, Node buffers. */
 const FORBIDDEN_GLOBALS: readonly [string, RegExp][] = [

@@ -5,7 +5,8 @@
  *
  * Size: one table of OTEL_* variables with their parsers and defaults, a few lines each.
  */
-import { z } from 'zod';
+// zod/mini: the classic API would pull all of zod into the start-up graph (src/config/zod-messages.ts).
+import * as z from 'zod/mini';
 import { TelemetryConfigError } from './errors.ts';
 import type { PodIdentityInput } from './resource.ts';
 
@@ -79,7 +80,7 @@ const fail = (name: string, value: string | undefined, allowed: string, secret =
 };
 
 const parseWith = <T, F>(
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   env: Env,
   name: string,
   fallback: F,
@@ -87,17 +88,29 @@ const parseWith = <T, F>(
 ): T | F => {
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return fallback;
-  const result = schema.safeParse(raw);
+  const result = z.safeParse(schema, raw);
   return result.success ? result.data : fail(name, raw, allowed);
 };
 
-const millis = z.coerce.number().int().min(1).max(3_600_000);
-const count = z.coerce.number().int().min(1).max(1_000_000);
-const bool = z
-  .string()
-  .transform((v) => v.toLowerCase())
-  .pipe(z.enum(['true', 'false']))
-  .transform((v) => v === 'true');
+/** A number from text, an integer in [min, max]. */
+const intText = (min: number, max: number) =>
+  z.pipe(z.coerce.number(), z.int().check(z.gte(min), z.lte(max)));
+/** One of `values`, case-insensitive. */
+const oneOfText = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((v: string) => v.toLowerCase()),
+    ),
+    z.enum(values),
+  );
+
+const millis = intText(1, 3_600_000);
+const count = intText(1, 1_000_000);
+const bool = z.pipe(
+  oneOfText(['true', 'false']),
+  z.transform((v: 'true' | 'false') => v === 'true'),
+);
 
 /**
  * The W3C-baggage-like `key=value,key2=value2` list used by `OTEL_RESOURCE_ATTRIBUTES` and
@@ -215,33 +228,28 @@ const signalExport = (
   return { url: checked.data ?? url, headers, compression, timeoutMs };
 };
 
-const samplerSchema = z
-  .string()
-  .transform((v) => v.toLowerCase())
-  .pipe(
-    z.enum([
-      'always_on',
-      'always_off',
-      'traceidratio',
-      'parentbased_always_on',
-      'parentbased_always_off',
-      'parentbased_traceidratio',
-    ]),
-  );
+const samplerSchema = oneOfText([
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+]);
 
 /**
  * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: the boolean form (OTel JS, Elastic) and the
  * enum form of `opentelemetry-util-genai` are both accepted; content goes on spans (`true`, `SPAN_ONLY`), on
  * GenAI events sent as OTLP log records (`EVENT_ONLY`), or both (`SPAN_AND_EVENT`).
  */
-const captureSchema = z
-  .string()
-  .transform((v) => v.toLowerCase())
-  .pipe(z.enum(['true', 'false', 'no_content', 'span_only', 'event_only', 'span_and_event']))
-  .transform((v) => ({
+const captureValues = ['true', 'false', 'no_content', 'span_only', 'event_only', 'span_and_event'] as const;
+const captureSchema = z.pipe(
+  oneOfText(captureValues),
+  z.transform((v: (typeof captureValues)[number]) => ({
     spans: v === 'true' || v === 'span_only' || v === 'span_and_event',
     events: v === 'event_only' || v === 'span_and_event',
-  }));
+  })),
+);
 
 export interface SettingsOverrides {
   readonly disabled?: boolean | undefined;
@@ -254,7 +262,7 @@ export const readSettings = (env: Env, overrides: SettingsOverrides = {}): Telem
   const disabled =
     overrides.disabled === true || parseWith(bool, env, 'OTEL_SDK_DISABLED', false, 'true or false');
   const ratio = parseWith(
-    z.coerce.number().min(0).max(1),
+    z.coerce.number().check(z.gte(0), z.lte(1)),
     env,
     'OTEL_TRACES_SAMPLER_ARG',
     1,
@@ -298,10 +306,7 @@ export const readSettings = (env: Env, overrides: SettingsOverrides = {}): Telem
     ),
     samplerRatio: ratio,
     temporality: parseWith(
-      z
-        .string()
-        .transform((v) => v.toLowerCase())
-        .pipe(z.enum(['delta', 'cumulative', 'lowmemory'])),
+      oneOfText(['delta', 'cumulative', 'lowmemory']),
       env,
       'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
       'delta',

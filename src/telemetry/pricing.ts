@@ -15,6 +15,7 @@ import {
   priceFileSchema,
 } from '../../providers/prices.ts';
 import type { LlmCall } from '../record.ts';
+import '../config/zod-messages.ts';
 import { TelemetryConfigError } from './errors.ts';
 
 export type CostResult =

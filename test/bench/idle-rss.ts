@@ -119,8 +119,14 @@ interface Target {
   run(): Promise<Started>;
 }
 
-const commandTarget = (cli: string, flags: readonly string[], sinkPort: number, tmp: string): Target => ({
-  name: 'llmtap (image command)',
+const commandTarget = (
+  cli: string,
+  name: string,
+  flags: readonly string[],
+  sinkPort: number,
+  tmp: string,
+): Target => ({
+  name,
   async run() {
     const [port = 0, adminPort = 0, uiPort = 0] = await freePorts(3);
     const config = join(tmp, `idle-${port}.yaml`);
@@ -141,6 +147,10 @@ const commandTarget = (cli: string, flags: readonly string[], sinkPort: number, 
     env.OTEL_METRIC_EXPORT_INTERVAL = '1000';
     env.LLMTAP_UI_LISTEN = `127.0.0.1:${uiPort}`;
     env.LLMTAP_DRAIN_TIMEOUT = '1s';
+    // A variant to compare (as in the bench): BENCH_LLMTAP_ENV="MALLOC_TRIM_THRESHOLD_=131072 …".
+    for (const pair of (process.env.BENCH_LLMTAP_ENV ?? '').split(/\s+/).filter((p) => p.includes('='))) {
+      env[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+    }
     const started = start('llmtap', process.execPath, [...flags, cli, '--config', config], {
       env,
       stdout: 'ignore',
@@ -177,6 +187,7 @@ if (import.meta.main) {
       modules: { type: 'boolean' },
       only: { type: 'string' },
       'settle-ms': { type: 'string' },
+      cli: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -187,7 +198,9 @@ if (import.meta.main) {
   const probeDir = join(RESULTS, 'idle-probes');
   mkdirSync(probeDir, { recursive: true });
 
-  await bundle(out);
+  // --cli FILE (repeatable): measure already built commands (variants side by side) instead of building.
+  const clis = values.cli ?? [join(out, 'llmtap.js')];
+  if (values.cli === undefined) await bundle(out);
   const probeSpecs: (string | undefined)[] = values.modules
     ? [undefined, ...PROBES.filter((p) => values.only === undefined || values.only.split(',').includes(p))]
     : [];
@@ -199,7 +212,9 @@ if (import.meta.main) {
   }
 
   const sink = await startOtlpSink();
-  const targets: Target[] = [commandTarget(join(out, 'llmtap.js'), flags, sink.port, probeDir)];
+  const targets: Target[] = clis.map((cli) =>
+    commandTarget(cli, clis.length > 1 ? cli : 'llmtap (image command)', flags, sink.port, probeDir),
+  );
   for (const spec of probeSpecs)
     targets.push(probeTarget(spec ?? 'floor', join(probeDir, probeName(spec), 'probe.js'), flags));
 

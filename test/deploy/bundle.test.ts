@@ -3,7 +3,8 @@
  * features an idle pod never uses stay out of what loads at start (#15: every eager module costs resident
  * memory in every pod).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
@@ -20,6 +21,10 @@ const lazyOnly = [
   /^node_modules\/@opentelemetry\/exporter-prometheus\//,
   /^src\/injector\//,
   /^src\/feed\/calls-command\.ts$/,
+  // Start-up code validates with zod/mini; the classic API (the injector's) and its locales stay out (~10 MB, #15).
+  /^node_modules\/zod\/v4\/classic\//,
+  /^node_modules\/zod\/.*\.cjs$/,
+  /^node_modules\/zod\/v4\/locales\/(?!en\.js$)/,
 ];
 
 const out = mkdtempSync(join(tmpdir(), 'llmtap-bundle-'));
@@ -74,6 +79,20 @@ describe('scripts/bundle.ts', () => {
       ).toEqual([]);
     // …while still being in the bundle, behind an import() (the injector at least).
     expect(Object.keys(metafile.inputs).some((i) => i.startsWith('src/injector/'))).toBe(true);
+  });
+
+  it('runs both zod flavours from the bundle: English config problems (mini), the injector flags (classic)', () => {
+    const config = join(out, 'bad.yaml');
+    writeFileSync(config, 'listen: nope\nlimits:\n  maxCopyBytes: -1\n');
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [join(out, 'llmtap.js'), ...args], { encoding: 'utf8', timeout: 30_000 });
+    const sidecar = run(['--config', config]);
+    expect(sidecar.status).toBe(1);
+    expect(sidecar.stderr).toContain('listen: expected host:port');
+    expect(sidecar.stderr).toContain('limits.maxCopyBytes: Too small: expected number to be >=0 (got -1)');
+    const injector = run(['inject', '--listen', 'nope']);
+    expect(injector.stderr).toContain('--listen: expected HOST:PORT');
+    expect(injector.status).not.toBe(0);
   });
 
   it('loads no undici beyond the dispatchers llmtap uses (fetch, WebSocket, cache, mocks stay out)', () => {
