@@ -8,6 +8,7 @@ import type { Getter } from './aggregate.ts';
 import { medianGetter, repGetter } from './aggregate.ts';
 import { evaluateRatios, line } from './budget.ts';
 import type { CellResult } from './cells.ts';
+import { deployedRuntime, parseOptions, runtimeFromManifest } from './options.ts';
 import { answerFor, eventsPerStream, MODES, modeOf, requestBody } from './payloads.ts';
 import { median, spread } from './stats.ts';
 
@@ -128,5 +129,57 @@ describe('verdicts', () => {
     expect(line('T9', 'idle', '≤ 80 MB', '90 MB', false, false, true).status).toBe('WARN');
     expect(line('T9', 'idle', '≤ 80 MB', '90 MB', false, false, false).status).toBe('FAIL');
     expect(line('T9', 'idle', '≤ 80 MB', 'n/a', undefined, false, false).status).toBe('SKIP');
+  });
+});
+
+describe('runtime settings of the Node proxies', () => {
+  const manifest = (env: string): string =>
+    [
+      'spec:',
+      '  template:',
+      '    spec:',
+      '      initContainers:',
+      '        - name: llmtap',
+      '          env:',
+      ...env.split('\n').map((l) => `            ${l}`),
+    ].join('\n');
+
+  it("takes the manifest's NODE_OPTIONS and runtime env, never llmtap's own settings", () => {
+    const runtime = runtimeFromManifest(
+      manifest(
+        [
+          '- name: K8S_POD_NAME',
+          '  valueFrom: {fieldRef: {fieldPath: metadata.name}}',
+          '- name: LLMTAP_DRAIN_TIMEOUT',
+          '  value: 20s',
+          '- name: OTEL_EXPORTER_OTLP_PROTOCOL',
+          '  value: http/protobuf',
+          '- name: NODE_OPTIONS',
+          '  value: --max-old-space-size=160 --max-semi-space-size=8',
+          '- name: MALLOC_ARENA_MAX',
+          '  value: "2"',
+        ].join('\n'),
+      ),
+    );
+    expect(runtime).toEqual({
+      nodeOptions: '--max-old-space-size=160 --max-semi-space-size=8',
+      env: { MALLOC_ARENA_MAX: '2' },
+    });
+  });
+
+  it('gives every Node proxy the deployed settings unless BENCH_NODE_FLAGS / BENCH_NODE_ENV say otherwise', () => {
+    const deployed = deployedRuntime();
+    expect(deployed.nodeOptions).toMatch(/--max-old-space-size=\d+/);
+    const defaults = parseOptions([], {});
+    expect(defaults.nodeFlags.join(' ')).toBe(deployed.nodeOptions);
+    expect(defaults.nodeEnv).toEqual(deployed.env);
+    const overridden = parseOptions([], {
+      BENCH_NODE_FLAGS: '--max-old-space-size=96',
+      BENCH_NODE_ENV: 'A=1 B=x',
+    });
+    expect(overridden.nodeFlags).toEqual(['--max-old-space-size=96']);
+    expect(overridden.nodeEnv).toEqual({ A: '1', B: 'x' });
+    expect(parseOptions([], { BENCH_NODE_ENV: '' }).nodeEnv).toEqual({});
+    expect(() => parseOptions([], { BENCH_NODE_ENV: 'oops' })).toThrow(/BENCH_NODE_ENV/);
   });
 });

@@ -21,6 +21,8 @@ export interface LlmtapOptions {
   readonly tmp: string;
   /** Extra Node flags (heap bounds, --cpu-prof). */
   readonly nodeFlags: readonly string[];
+  /** Runtime environment (the manifest's MALLOC_ARENA_MAX …), as every Node proxy gets it. */
+  readonly nodeEnv?: Readonly<Record<string, string>> | undefined;
   readonly logLevel?: string | undefined;
   /** The CLI to run: src/cli.ts by default, the compiled dist/src/cli.js with `--built`. */
   readonly cli?: string | undefined;
@@ -59,7 +61,12 @@ export const startLlmtap = async (name: string, options: LlmtapOptions): Promise
   ].join('\n');
   writeFileSync(file, yaml);
   // A short drain keeps shutdown (and the --cpu-prof write that follows it) well inside the stop grace.
-  const env: NodeJS.ProcessEnv = { ...cleanEnv(), LLMTAP_DRAIN_TIMEOUT: '1s', ...options.extraEnv };
+  const env: NodeJS.ProcessEnv = {
+    ...cleanEnv(),
+    LLMTAP_DRAIN_TIMEOUT: '1s',
+    ...options.nodeEnv,
+    ...options.extraEnv,
+  };
   if (options.telemetry) {
     env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${options.sinkPort}`;
     env.OTEL_METRIC_EXPORT_INTERVAL = '1000';

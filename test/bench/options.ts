@@ -1,5 +1,6 @@
 /** Command-line and environment options of `npm run bench`. */
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import type { CellSpec } from './cells.ts';
 import type { TargetName } from './targets.ts';
 
@@ -18,6 +19,8 @@ export interface Options {
   readonly built: boolean;
   /** Node flags for every Node proxy (bare and llmtap alike), e.g. the heap bounds the README documents. */
   readonly nodeFlags: readonly string[];
+  /** Runtime environment for every Node proxy (bare and llmtap alike), e.g. glibc's `MALLOC_ARENA_MAX`. */
+  readonly nodeEnv: Readonly<Record<string, string>>;
   readonly llmtapLogLevel: string | undefined;
   /** Extra environment for the llmtap targets (`BENCH_LLMTAP_ENV`), e.g. to switch spans off. */
   readonly llmtapEnv: Readonly<Record<string, string>>;
@@ -42,16 +45,44 @@ export const CELLS: readonly CellSpec[] = [
 
 const SIDECAR = new URL('../../deploy/components/llmtap-sidecar/sidecar.yaml', import.meta.url);
 
+export interface DeployedRuntime {
+  /** The manifest's `NODE_OPTIONS`. */
+  readonly nodeOptions: string | undefined;
+  /** Its other literal env vars that tune the runtime, not llmtap (`MALLOC_ARENA_MAX`, …). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** llmtap's own settings and the pod's identity: what the bench sets itself or must not copy. */
+const OWN_ENV = /^(LLMTAP_|OTEL_|K8S_)|^NODE_OPTIONS$/;
+
+/** The runtime settings of a sidecar manifest's llmtap container (exported for the bench's unit test). */
+export const runtimeFromManifest = (text: string): DeployedRuntime => {
+  const doc = parseYaml(text) as {
+    spec?: { template?: { spec?: { initContainers?: Array<{ name?: string; env?: unknown }> } } };
+  };
+  const container = doc.spec?.template?.spec?.initContainers?.find((c) => c.name === 'llmtap');
+  const vars = Array.isArray(container?.env)
+    ? (container.env as Array<{ name?: unknown; value?: unknown }>)
+    : [];
+  const env: Record<string, string> = {};
+  let nodeOptions: string | undefined;
+  for (const v of vars) {
+    if (typeof v.name !== 'string' || typeof v.value !== 'string') continue;
+    if (v.name === 'NODE_OPTIONS') nodeOptions = v.value.trim();
+    else if (!OWN_ENV.test(v.name)) env[v.name] = v.value;
+  }
+  return { nodeOptions, env };
+};
+
 /**
- * The heap flags the sidecar manifest documents (its NODE_OPTIONS), so the bench measures what pods run;
- * bare gets the same flags to stay a fair floor.
+ * The runtime settings the sidecar manifest gives the container (NODE_OPTIONS and env such as
+ * MALLOC_ARENA_MAX), so the bench measures what pods run; bare gets the same settings to stay a fair floor.
  */
-export const deployedNodeOptions = (): string | undefined => {
+export const deployedRuntime = (): DeployedRuntime => {
   try {
-    const manifest = readFileSync(SIDECAR, 'utf8');
-    return /name:\s*NODE_OPTIONS\s*\n\s*value:\s*["']?([^"'\n]+)["']?/.exec(manifest)?.[1]?.trim();
+    return runtimeFromManifest(readFileSync(SIDECAR, 'utf8'));
   } catch {
-    return undefined;
+    return { nodeOptions: undefined, env: {} };
   }
 };
 
@@ -69,17 +100,17 @@ const QUICK_CELLS = [
 const USAGE = `usage: npm run bench -- [--quick] [--reps=N] [--duration=SECONDS] [--streams=N|0] [--soak=CALLS|0]
        [--targets=direct,bare,nginx,llmtap,llmtap-notel] [--cells=json-c64,...] [--cpu-prof] [--built]
 env:   BENCH_QUICK=1 (same as --quick), BENCH_NO_WRK=1 / BENCH_NO_NGINX=1 (behave as on a clean CI image), BENCH_NODE_FLAGS="…" (all Node proxies; default: NODE_OPTIONS of deploy/…/sidecar.yaml),
+       BENCH_NODE_ENV="MALLOC_ARENA_MAX=2 …" (all Node proxies; default: the runtime env vars of deploy/…/sidecar.yaml; "" for none),
        BENCH_LLMTAP_LOG_LEVEL=info|warn|… (default: llmtap's own default),
        BENCH_LLMTAP_ENV="OTEL_TRACES_EXPORTER=none …" (extra environment for both llmtap targets, to measure a variant)`;
 
 /** `NAME=value NAME2=value2` → record; a word without `=` is a usage error. */
-const parseEnvList = (text: string | undefined): Record<string, string> => {
+const parseEnvList = (text: string | undefined, what: string): Record<string, string> => {
   const out: Record<string, string> = {};
   for (const word of (text ?? '').split(/\s+/)) {
     if (word === '') continue;
     const eq = word.indexOf('=');
-    if (eq <= 0)
-      throw new Error(`BENCH_LLMTAP_ENV: expected NAME=value, got ${JSON.stringify(word)}\n${USAGE}`);
+    if (eq <= 0) throw new Error(`${what}: expected NAME=value, got ${JSON.stringify(word)}\n${USAGE}`);
     out[word.slice(0, eq)] = word.slice(eq + 1);
   }
   return out;
@@ -132,6 +163,7 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
     if (!CELLS.some((cell) => cell.id === c)) throw new Error(`unknown cell ${c}\n${USAGE}`);
   }
   const durationS = positive(value(args, 'duration'), 'duration');
+  const deployed = deployedRuntime();
   return {
     quick,
     reps: positive(value(args, 'reps'), 'reps') ?? (quick ? 1 : 3),
@@ -143,9 +175,11 @@ export const parseOptions = (args: readonly string[], env: NodeJS.ProcessEnv): O
     cells,
     cpuProf: args.includes('--cpu-prof'),
     built: args.includes('--built') || env.BENCH_BUILT === '1',
-    nodeFlags: (env.BENCH_NODE_FLAGS ?? deployedNodeOptions() ?? '').split(/\s+/).filter((f) => f !== ''),
+    nodeFlags: (env.BENCH_NODE_FLAGS ?? deployed.nodeOptions ?? '').split(/\s+/).filter((f) => f !== ''),
+    nodeEnv:
+      env.BENCH_NODE_ENV === undefined ? deployed.env : parseEnvList(env.BENCH_NODE_ENV, 'BENCH_NODE_ENV'),
     llmtapLogLevel: env.BENCH_LLMTAP_LOG_LEVEL,
-    llmtapEnv: parseEnvList(env.BENCH_LLMTAP_ENV),
+    llmtapEnv: parseEnvList(env.BENCH_LLMTAP_ENV, 'BENCH_LLMTAP_ENV'),
     globalTimeoutMs: quick ? 10 * 60_000 : 50 * 60_000,
   };
 };

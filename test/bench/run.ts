@@ -158,6 +158,7 @@ const main = async (): Promise<number> => {
     tmp,
     nginx,
     nodeFlags: options.nodeFlags,
+    nodeEnv: options.nodeEnv,
     llmtapLogLevel: options.llmtapLogLevel,
   };
   const llmtapEnv: TargetEnv = {

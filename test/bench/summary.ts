@@ -41,7 +41,11 @@ export const renderSummary = (
     `load: ${info.loadgen}; nginx: ${info.nginx}; ${options.reps} rep(s) × ${options.durationMs / 1000} s cells, medians${options.reps > 1 ? ' (min…max in the budget)' : ''}`,
   );
   out.push(
-    `Node proxy flags: ${options.nodeFlags.join(' ') || '(none)'}; ${options.built ? 'compiled JS (as the image runs)' : 'TypeScript sources via type stripping (+~14 MB RSS per Node proxy; --built for compiled JS)'}; ratios are from this run only.`,
+    `Node proxy flags: ${options.nodeFlags.join(' ') || '(none)'}; env: ${
+      Object.entries(options.nodeEnv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '(none)'
+    }; ${options.built ? 'compiled JS (as the image runs)' : 'TypeScript sources via type stripping (+~14 MB RSS per Node proxy; --built for compiled JS)'}; ratios are from this run only.`,
   );
   for (const note of notes) out.push(`note: ${note}`);
   out.push(

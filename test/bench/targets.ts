@@ -24,6 +24,8 @@ export interface TargetEnv {
   readonly tmp: string;
   readonly nginx: string | undefined;
   readonly nodeFlags: readonly string[];
+  /** Runtime environment for every Node proxy (the manifest's MALLOC_ARENA_MAX …); kept apart from extraEnv. */
+  readonly nodeEnv: Readonly<Record<string, string>>;
   readonly llmtapLogLevel: string | undefined;
   readonly extraEnv?: Readonly<Record<string, string>> | undefined;
   /** Compiled entry points (`--built`); the TypeScript sources otherwise. */
@@ -49,9 +51,7 @@ export const startTarget = async (name: TargetName, env: TargetEnv): Promise<Tar
         'bare',
         process.execPath,
         [...env.nodeFlags, env.built?.bare ?? BARE, JSON.stringify(config)],
-        {
-          env: env.extraEnv === undefined ? process.env : { ...process.env, ...env.extraEnv },
-        },
+        { env: { ...process.env, ...env.nodeEnv, ...env.extraEnv } },
       );
       const { port } = await firstJsonLine<{ port: number }>(started, 10_000);
       return proxied(name, port, started);
@@ -70,6 +70,7 @@ export const startTarget = async (name: TargetName, env: TargetEnv): Promise<Tar
         sinkPort: env.sinkPort,
         tmp: env.tmp,
         nodeFlags: env.nodeFlags,
+        nodeEnv: env.nodeEnv,
         logLevel: env.llmtapLogLevel,
         extraEnv: env.extraEnv,
         cli: env.built?.cli,

@@ -103,6 +103,29 @@ export const budgetLines = (data: RunData): BudgetLine[] => {
       q,
     ),
   );
+  // #15's line: the closed-loop and TTFT cells at 64 concurrent calls or streams (not the 1 MB bodies of
+  // large-c16, nor the 2,000 idle streams, which have their own lines). bare's peak under the same flags and
+  // env is the floor it is read against.
+  const peak64 = (target: TargetName): number =>
+    Math.max(
+      0,
+      ...results.filter((r) => r.target === target && r.cell.endsWith('-c64')).map((r) => r.rssPeakMb),
+    );
+  const llmtap64 = peak64('llmtap');
+  const bare64 = peak64('bare');
+  budget.push(
+    line(
+      'T10',
+      'peak RSS, 64 concurrent calls and streams, llmtap',
+      '≤ 200 MB',
+      llmtap64 === 0
+        ? 'n/a'
+        : `${llmtap64.toFixed(0)} MB${bare64 === 0 ? '' : ` (bare ${bare64.toFixed(0)} MB)`}`,
+      llmtap64 === 0 ? undefined : llmtap64 <= 200,
+      false,
+      q,
+    ),
+  );
   const repsRss = rssAfterRep.llmtap ?? [];
   const growth =
     repsRss.length >= 2 ? ((repsRss.at(-1) ?? 0) - (repsRss[0] ?? 0)) / (repsRss[0] ?? 1) : undefined;
