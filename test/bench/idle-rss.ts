@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundle } from '../../scripts/bundle.ts';
 import { freePorts, waitForHttp } from './net.ts';
-import { deployedNodeOptions } from './options.ts';
+import { deployedRuntime } from './options.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { type Started, start, stop } from './procs.ts';
 
@@ -119,9 +119,19 @@ interface Target {
   run(): Promise<Started>;
 }
 
+/** `A=1 B=2` → { A: '1', B: '2' }. */
+const parsePairs = (text: string): Record<string, string> =>
+  Object.fromEntries(
+    text
+      .split(/\s+/)
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+
 const commandTarget = (
   cli: string,
   name: string,
+  runtimeEnv: Readonly<Record<string, string>>,
   flags: readonly string[],
   sinkPort: number,
   tmp: string,
@@ -142,15 +152,13 @@ const commandTarget = (
         '',
       ].join('\n'),
     );
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...runtimeEnv };
     env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${sinkPort}`;
     env.OTEL_METRIC_EXPORT_INTERVAL = '1000';
     env.LLMTAP_UI_LISTEN = `127.0.0.1:${uiPort}`;
     env.LLMTAP_DRAIN_TIMEOUT = '1s';
-    // A variant to compare (as in the bench): BENCH_LLMTAP_ENV="MALLOC_TRIM_THRESHOLD_=131072 …".
-    for (const pair of (process.env.BENCH_LLMTAP_ENV ?? '').split(/\s+/).filter((p) => p.includes('='))) {
-      env[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
-    }
+    // A variant to compare (as in the bench): BENCH_LLMTAP_ENV="LLMTAP_UI_LISTEN=off …".
+    Object.assign(env, parsePairs(process.env.BENCH_LLMTAP_ENV ?? ''));
     const started = start('llmtap', process.execPath, [...flags, cli, '--config', config], {
       env,
       stdout: 'ignore',
@@ -160,10 +168,16 @@ const commandTarget = (
   },
 });
 
-const probeTarget = (name: string, file: string, flags: readonly string[]): Target => ({
+const probeTarget = (
+  name: string,
+  file: string,
+  runtimeEnv: Readonly<Record<string, string>>,
+  flags: readonly string[],
+): Target => ({
   name,
   async run() {
-    const started = start(name, process.execPath, [...flags, file], { env: { PATH: process.env.PATH } });
+    const env = { PATH: process.env.PATH, ...runtimeEnv };
+    const started = start(name, process.execPath, [...flags, file], { env });
     await waitForLine(started, 'ready', 20_000);
     return started;
   },
@@ -193,7 +207,10 @@ if (import.meta.main) {
   });
   const runs = Number(values.runs ?? 5);
   const settleMs = Number(values['settle-ms'] ?? 2000);
-  const flags = (process.env.BENCH_NODE_FLAGS ?? deployedNodeOptions() ?? '').split(/\s+/).filter((f) => f);
+  const runtime = deployedRuntime();
+  const flags = (process.env.BENCH_NODE_FLAGS ?? runtime.nodeOptions ?? '').split(/\s+/).filter((f) => f);
+  const runtimeEnv =
+    process.env.BENCH_NODE_ENV === undefined ? runtime.env : parsePairs(process.env.BENCH_NODE_ENV);
   const out = join(RESULTS, 'idle-build');
   const probeDir = join(RESULTS, 'idle-probes');
   mkdirSync(probeDir, { recursive: true });
@@ -213,10 +230,19 @@ if (import.meta.main) {
 
   const sink = await startOtlpSink();
   const targets: Target[] = clis.map((cli) =>
-    commandTarget(cli, clis.length > 1 ? cli : 'llmtap (image command)', flags, sink.port, probeDir),
+    commandTarget(
+      cli,
+      clis.length > 1 ? cli : 'llmtap (image command)',
+      runtimeEnv,
+      flags,
+      sink.port,
+      probeDir,
+    ),
   );
   for (const spec of probeSpecs)
-    targets.push(probeTarget(spec ?? 'floor', join(probeDir, probeName(spec), 'probe.js'), flags));
+    targets.push(
+      probeTarget(spec ?? 'floor', join(probeDir, probeName(spec), 'probe.js'), runtimeEnv, flags),
+    );
 
   const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
   for (let round = 0; round < runs; round += 1) {
@@ -233,7 +259,11 @@ if (import.meta.main) {
   const floor = samples.get('floor');
   const floorMin = floor === undefined ? undefined : stats(floor.map((s) => s.rssKb)).min;
   process.stdout.write(
-    `idle RSS, ${runs} fresh process(es) each, ${settleMs} ms after ready; Node ${process.version}; flags: ${flags.join(' ') || '(none)'}\n\n`,
+    `idle RSS, ${runs} fresh process(es) each, ${settleMs} ms after ready; Node ${process.version}; flags: ${flags.join(' ') || '(none)'}; env: ${
+      Object.entries(runtimeEnv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '(none)'
+    }\n\n`,
   );
   process.stdout.write(
     '| process | RSS MB min · median · max | RssAnon MB (min run) | RssFile MB | over floor MB |\n',
