@@ -113,23 +113,24 @@ export class ProtoWriter {
     this.pos += value.length;
   }
 
+  /** UTF-8 with its length; ASCII (nearly every string llmtap writes) is copied in one pass. */
   string(value: string): void {
     const length = value.length;
-    let ascii = true;
-    for (let i = 0; i < length; i++) {
-      if (value.charCodeAt(i) > 127) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) {
-      this.bytes(utf8.encode(value));
-      return;
-    }
+    const at = this.pos;
     this.varint(length);
     this.ensure(length);
     const buf = this.buf;
-    for (let i = 0; i < length; i++) buf[this.pos++] = value.charCodeAt(i);
+    let p = this.pos;
+    for (let i = 0; i < length; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 127) {
+        this.pos = at;
+        this.bytes(utf8.encode(value));
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.pos = p;
   }
 
   /** A lowercase hex id (trace or span id) as its bytes. */
@@ -175,3 +176,36 @@ const nibble = (hex: string, i: number): number => {
   if (c >= 97 && c <= 102) return c - 87;
   return c - 55;
 };
+
+/**
+ * A string field whose values repeat (attribute keys), kept as its encoded bytes (tag, length, UTF-8): copying
+ * them is several times cheaper than writing the characters. At most `max` values are kept.
+ */
+export class EncodedStrings {
+  readonly #field: number;
+  readonly #max: number;
+  readonly #encoded = new Map<string, Uint8Array>();
+  readonly #scratch = new ProtoWriter(256);
+  constructor(field: number, max: number) {
+    this.#field = field;
+    this.#max = max;
+  }
+
+  write(w: ProtoWriter, value: string): void {
+    let bytes = this.#encoded.get(value);
+    if (bytes === undefined) {
+      const scratch = this.#scratch;
+      scratch.pos = 0;
+      scratch.tag(this.#field, BYTES);
+      scratch.string(value);
+      bytes = scratch.buf.subarray(0, scratch.pos);
+      if (this.#encoded.size < this.#max) {
+        bytes = bytes.slice();
+        this.#encoded.set(value, bytes);
+      }
+    }
+    w.ensure(bytes.length);
+    w.buf.set(bytes, w.pos);
+    w.pos += bytes.length;
+  }
+}

@@ -16,7 +16,7 @@ import type { Attributes, AttributeValue, SpanContext } from '@opentelemetry/api
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { BYTES, FIXED32, FIXED64, ProtoWriter, VARINT } from './protobuf-writer.ts';
+import { BYTES, EncodedStrings, FIXED32, FIXED64, ProtoWriter, VARINT } from './protobuf-writer.ts';
 import { ATTR } from './semconv.ts';
 
 /** Every span attribute llmtap sets whose type the conventions define as double. */
@@ -86,6 +86,9 @@ const anyValue = (w: ProtoWriter, value: unknown, asDouble: boolean): void => {
   }
 };
 
+/** KeyValue.key: llmtap writes the same few dozen keys on every span (bounded for keys made from traffic). */
+const keyField = new EncodedStrings(1, 1024);
+
 /** repeated KeyValue {1 key, 2 value} as field `field`, in the object's own key order. */
 const keyValues = (
   w: ProtoWriter,
@@ -98,8 +101,7 @@ const keyValues = (
     const value: AttributeValue | unknown = attributes[key];
     w.tag(field, BYTES);
     const kv = w.open();
-    w.tag(1, BYTES);
-    w.string(key);
+    keyField.write(w, key);
     w.tag(2, BYTES);
     const any = w.open();
     anyValue(w, value, typeof value === 'number' && doubleKeys !== undefined && doubleKeys.has(key));
