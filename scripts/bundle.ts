@@ -12,7 +12,7 @@
  *
  *   node scripts/bundle.ts [--outDir DIR]     (default: dist)
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,9 +73,39 @@ const builtinsViaRequire: Plugin = {
   },
 };
 
+/**
+ * undici's WebAssembly HTTP parsers, each a self-contained CommonJS file of base64 (~300 KB of the start-up
+ * bundle's source, kept resident as its text): llhttp (SIMD, and the fallback without) compiles on the first
+ * upstream connection, milo only when UNDICI_USE_MILO is set. They become files of their own next to the bundle
+ * (`assets/`), required when undici first asks for them.
+ */
+export const undiciWasmFiles = [
+  'llhttp/llhttp_simd-wasm.js',
+  'llhttp/llhttp-wasm.js',
+  'milo/simd.js',
+  'milo/no-simd.js',
+] as const;
+
+/** `llhttp/llhttp-wasm.js` → `undici-llhttp-llhttp-wasm.cjs` (CommonJS whatever package.json says). */
+export const wasmAssetName = (file: string): string =>
+  `undici-${file.replace(/\.js$/, '').replace(/\//g, '-')}.cjs`;
+
 const undiciSlim: Plugin = {
   name: 'undici-slim',
   setup(b) {
+    b.onResolve({ filter: /^\.\.\/(llhttp|milo)\/[a-z_-]+\.js$/ }, (args) => {
+      const file = args.path.slice('../'.length);
+      return args.importer.includes('node_modules/undici/') &&
+        (undiciWasmFiles as readonly string[]).includes(file)
+        ? { path: file, namespace: 'undici-wasm' }
+        : undefined;
+    });
+    // `__llmtapRequireAsset` is defined by the banner of the file this code lands in (esbuild routes a plain
+    // `require` through a helper of another chunk, whose relative paths would start elsewhere).
+    b.onLoad({ filter: /.*/, namespace: 'undici-wasm' }, (args) => ({
+      contents: `module.exports = __llmtapRequireAsset(${JSON.stringify(wasmAssetName(args.path))});`,
+      loader: 'js',
+    }));
     b.onResolve({ filter: /^undici$/ }, (args) =>
       args.importer.includes('node_modules') ? undefined : { path: 'undici', namespace: 'undici-slim' },
     );
@@ -126,7 +156,7 @@ export const bundle = async (
     external: ['bufferutil', 'utf-8-validate', 'debug'],
     // CommonJS dependencies (undici, http-proxy) call require() for Node built-ins.
     banner: {
-      js: "import { createRequire as __llmtapCreateRequire } from 'node:module'; const require = __llmtapCreateRequire(import.meta.url);",
+      js: "import { createRequire as __llmtapCreateRequire } from 'node:module'; const require = __llmtapCreateRequire(import.meta.url); const __llmtapRequireAsset = (name) => require((import.meta.url.includes('/chunks/') ? '../assets/' : './assets/') + name);",
     },
     plugins: [builtinsViaRequire, undiciSlim, classicZodFromCjs],
     metafile: true,
@@ -137,6 +167,12 @@ export const bundle = async (
     rmSync(outDir, { recursive: true, force: true });
     throw new Error(`the bundle would contain dev dependencies:\n  ${dev.slice(0, 20).join('\n  ')}`);
   }
+  mkdirSync(join(outDir, 'assets'), { recursive: true });
+  for (const file of undiciWasmFiles)
+    copyFileSync(
+      join(root, 'node_modules', 'undici', 'lib', file),
+      join(outDir, 'assets', wasmAssetName(file)),
+    );
   return result.metafile;
 };
 

@@ -3,10 +3,13 @@
  * features an idle pod never uses stay out of what loads at start (#15: every eager module costs resident
  * memory in every pod).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundle, devInputs, eagerInputs, packageKeyOf } from '../../scripts/bundle.ts';
@@ -27,6 +30,7 @@ const lazyOnly = [
   /^node_modules\/zod\/v4\/locales\/(?!en\.js$)/,
 ];
 
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'llmtap-bundle-'));
 let metafile: Metafile;
 beforeAll(async () => {
@@ -93,6 +97,56 @@ describe('scripts/bundle.ts', () => {
     const injector = run(['inject', '--listen', 'nope']);
     expect(injector.stderr).toContain('--listen: expected HOST:PORT');
     expect(injector.status).not.toBe(0);
+  });
+
+  it("keeps undici's WebAssembly parsers out of the bundle text, as assets required on first use", async () => {
+    const texts = Object.keys(metafile.outputs).map((file) => readFileSync(resolve(root, file), 'utf8'));
+    // Every WebAssembly module starts with "\0asm", base64 "AGFzbQ".
+    expect(texts.filter((text) => text.includes('AGFzbQ'))).toEqual([]);
+    // One call through the built command per parser asset: llhttp with SIMD, without (fallback), milo (opt-in).
+    const upstream = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"id":"chatcmpl-1","model":"m","choices":[]}');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const config = join(out, 'forward.yaml');
+    writeFileSync(
+      config,
+      `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nroutes:\n  - prefix: /openai\n    provider: openai\n    upstream: http://127.0.0.1:${(upstream.address() as AddressInfo).port}\n`,
+    );
+    try {
+      for (const env of [{}, { UNDICI_NO_WASM_SIMD: '1' }, { UNDICI_USE_MILO: '1' }]) {
+        const child = spawn(process.execPath, [join(out, 'llmtap.js'), '--config', config], {
+          env: { PATH: process.env.PATH, LLMTAP_UI_LISTEN: 'off', LLMTAP_MODE: 'off', ...env },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        try {
+          let banner = '';
+          const dataUrl = await new Promise<string>((resolve, reject) => {
+            child.stderr.on('data', (chunk: Buffer) => {
+              banner += chunk.toString('utf8');
+              const found = /data plane\s+(http:\/\/\S+)/.exec(banner);
+              if (found?.[1] !== undefined) resolve(found[1]);
+            });
+            child.once('exit', () => reject(new Error(`llmtap exited: ${banner}`)));
+          });
+          const answer = await fetch(`${dataUrl}/openai/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"model":"m","messages":[]}',
+          });
+          expect({ env, status: answer.status, body: await answer.text() }).toEqual({
+            env,
+            status: 200,
+            body: '{"id":"chatcmpl-1","model":"m","choices":[]}',
+          });
+        } finally {
+          child.kill();
+        }
+      }
+    } finally {
+      upstream.close();
+    }
   });
 
   it('loads no undici beyond the dispatchers llmtap uses (fetch, WebSocket, cache, mocks stay out)', () => {
