@@ -77,21 +77,6 @@ export const budgetLines = (data: RunData): BudgetLine[] => {
     ),
   );
   const peak = Math.max(0, ...results.filter((r) => r.target === 'llmtap').map((r) => r.rssPeakMb));
-  const at64 = results.filter(
-    (r) => r.target === 'llmtap' && (r.cell === 'json-c64' || r.cell === 'sse-c64'),
-  );
-  const peak64 = Math.max(0, ...at64.map((r) => r.rssPeakMb));
-  budget.push(
-    line(
-      '#15',
-      'peak RSS, 64 concurrent calls and streams (json-c64, sse-c64), llmtap',
-      '≤ 200 MB',
-      peak64 === 0 ? 'n/a' : `${peak64.toFixed(0)} MB`,
-      peak64 === 0 ? undefined : peak64 <= 200,
-      false,
-      q,
-    ),
-  );
   budget.push(
     line(
       'T10',
@@ -115,7 +100,7 @@ export const budgetLines = (data: RunData): BudgetLine[] => {
   const bare64 = peak64('bare');
   budget.push(
     line(
-      'T10',
+      '#15',
       'peak RSS, 64 concurrent calls and streams, llmtap',
       '≤ 200 MB',
       llmtap64 === 0
