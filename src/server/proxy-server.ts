@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import httpProxyServer from 'http-proxy';
+import type HttpProxy from 'http-proxy';
 import type { Config } from '../config/load.ts';
 import { type ErrorCode, errorBody, errorCatalogue } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -264,23 +264,33 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
     );
   });
 
-  // WebSocket (e.g. realtime APIs) passes through untouched and unobserved.
-  const wsProxy = httpProxyServer.createProxyServer({
-    ws: true,
-    changeOrigin: true,
-    ignorePath: true,
-    xfwd: false,
-  });
   // Taps of upgrades in flight, by request: http-proxy hands the request back in its `proxyReqWs` event.
   const webSocketTaps = new WeakMap<IncomingMessage, WebSocketTap>();
-  wsProxy.on('proxyReqWs', (proxyReq, req, socket) => {
-    const tap = webSocketTaps.get(req);
-    if (tap !== undefined) attachWebSocketTap(tap, proxyReq, socket as Socket);
-  });
-  wsProxy.on('error', (error, _req, target) => {
-    logger.warn('websocket upstream error', { code: (error as { code?: string }).code ?? error.name });
-    if (target !== undefined && 'destroy' in target) (target as Socket).destroy();
-  });
+  // WebSocket (e.g. realtime APIs) passes through untouched; http-proxy loads on the first upgrade, which most
+  // pods never see (#15: every module loaded at start is resident in every pod).
+  let wsProxy: HttpProxy | undefined;
+  let wsProxyLoading: Promise<HttpProxy> | undefined;
+  const loadWsProxy = (): Promise<HttpProxy> => {
+    wsProxyLoading ??= import('http-proxy').then(({ default: httpProxyServer }) => {
+      const proxy = httpProxyServer.createProxyServer({
+        ws: true,
+        changeOrigin: true,
+        ignorePath: true,
+        xfwd: false,
+      });
+      proxy.on('proxyReqWs', (proxyReq, req, socket) => {
+        const tap = webSocketTaps.get(req);
+        if (tap !== undefined) attachWebSocketTap(tap, proxyReq, socket as Socket);
+      });
+      proxy.on('error', (error, _req, target) => {
+        logger.warn('websocket upstream error', { code: (error as { code?: string }).code ?? error.name });
+        if (target !== undefined && 'destroy' in target) (target as Socket).destroy();
+      });
+      wsProxy = proxy;
+      return proxy;
+    });
+    return wsProxyLoading;
+  };
   dataServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const refusal = checkRequestTarget(req);
     const match = refusal === undefined ? router.match(req.url ?? '/') : undefined;
@@ -294,7 +304,28 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       const tap = openWebSocketTap(wsTaps, req, match, options.onTapError ?? (() => undefined));
       if (tap !== undefined) webSocketTaps.set(req, tap);
     }
-    wsProxy.ws(req, socket, head, { target: match.route.origin + match.upstreamPath + match.search });
+    const target = match.route.origin + match.upstreamPath + match.search;
+    if (wsProxy !== undefined) {
+      wsProxy.ws(req, socket, head, { target });
+      return;
+    }
+    // First upgrade: the socket is not read until http-proxy takes it (no 'data' listener), so nothing is lost
+    // while the module loads; an error or hang-up meanwhile must not become an uncaught 'error' event.
+    const early = (): void => {
+      socket.destroy();
+    };
+    socket.once('error', early);
+    loadWsProxy().then(
+      (proxy) => {
+        socket.off('error', early);
+        if (socket.destroyed) return;
+        proxy.ws(req, socket, head, { target });
+      },
+      (error: unknown) => {
+        logger.warn('websocket proxy unavailable', { error });
+        socket.destroy();
+      },
+    );
   });
 
   const admin = createAdminServer({ ready: () => ready, draining: () => draining }, options.admin);
@@ -334,7 +365,7 @@ export const startProxyServer = async (options: ProxyServerOptions): Promise<Pro
       h2c.destroy();
       admin.close();
       admin.closeAllConnections();
-      wsProxy.close();
+      wsProxy?.close();
       const closed = dispatcher.close().catch(() => undefined);
       const timedOut = new Promise((resolve) => setTimeout(resolve, 2000).unref());
       if ((await Promise.race([closed.then(() => 'closed'), timedOut])) !== 'closed')

@@ -3,7 +3,8 @@
  * features an idle pod never uses stay out of what loads at start (#15: every eager module costs resident
  * memory in every pod).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,11 +13,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { bundle, devInputs, eagerInputs, packageKeyOf } from '../../scripts/bundle.ts';
 
 /** Loaded only by the feature that needs it (README, Performance): never part of the start-up graph. */
 const lazyOnly = [
   /^node_modules\/ws\//,
+  /^node_modules\/(http-proxy|follow-redirects|eventemitter3|requires-port)\//,
   /^node_modules\/@aws-sdk\//,
   /^node_modules\/@smithy\//,
   /^node_modules\/@opentelemetry\/sdk-logs\//,
@@ -37,6 +40,36 @@ beforeAll(async () => {
   metafile = await bundle(out);
 }, 120_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+/** Starts the built command with `config`; resolves with its data-plane URL (read from the banner). */
+const startBuilt = async (
+  config: string,
+  env: Record<string, string>,
+): Promise<{ dataUrl: string; child: ChildProcess }> => {
+  const child = spawn(process.execPath, [join(out, 'llmtap.js'), '--config', config], {
+    env: { PATH: process.env.PATH, LLMTAP_UI_LISTEN: 'off', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let banner = '';
+  const dataUrl = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      banner += chunk.toString('utf8');
+      const found = /data plane\s+(http:\/\/\S+)/.exec(banner);
+      if (found?.[1] !== undefined) resolve(found[1]);
+    });
+    child.once('exit', () => reject(new Error(`llmtap exited: ${banner}`)));
+  });
+  return { dataUrl, child };
+};
+
+const configFor = (name: string, upstream: string): string => {
+  const file = join(out, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nroutes:\n  - prefix: /openai\n    provider: openai\n    upstream: ${upstream}\n`,
+  );
+  return file;
+};
 
 describe('scripts/bundle.ts', () => {
   it('finds the package of an input path, scoped and nested', () => {
@@ -109,27 +142,11 @@ describe('scripts/bundle.ts', () => {
       res.end('{"id":"chatcmpl-1","model":"m","choices":[]}');
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const config = join(out, 'forward.yaml');
-    writeFileSync(
-      config,
-      `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nroutes:\n  - prefix: /openai\n    provider: openai\n    upstream: http://127.0.0.1:${(upstream.address() as AddressInfo).port}\n`,
-    );
+    const config = configFor('forward', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
     try {
       for (const env of [{}, { UNDICI_NO_WASM_SIMD: '1' }, { UNDICI_USE_MILO: '1' }]) {
-        const child = spawn(process.execPath, [join(out, 'llmtap.js'), '--config', config], {
-          env: { PATH: process.env.PATH, LLMTAP_UI_LISTEN: 'off', LLMTAP_MODE: 'off', ...env },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
+        const { dataUrl, child } = await startBuilt(config, { LLMTAP_MODE: 'off', ...env });
         try {
-          let banner = '';
-          const dataUrl = await new Promise<string>((resolve, reject) => {
-            child.stderr.on('data', (chunk: Buffer) => {
-              banner += chunk.toString('utf8');
-              const found = /data plane\s+(http:\/\/\S+)/.exec(banner);
-              if (found?.[1] !== undefined) resolve(found[1]);
-            });
-            child.once('exit', () => reject(new Error(`llmtap exited: ${banner}`)));
-          });
           const answer = await fetch(`${dataUrl}/openai/v1/chat/completions`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
@@ -145,6 +162,27 @@ describe('scripts/bundle.ts', () => {
         }
       }
     } finally {
+      upstream.close();
+    }
+  });
+
+  it('loads http-proxy on the first WebSocket upgrade: a message makes the round trip through the built command', async () => {
+    const upstream = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    upstream.on('connection', (socket) =>
+      socket.on('message', (data) => socket.send(`echo ${String(data)}`)),
+    );
+    await once(upstream, 'listening');
+    const config = configFor('ws', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+    const { dataUrl, child } = await startBuilt(config, { LLMTAP_MODE: 'off' });
+    try {
+      const client = new WebSocket(`${dataUrl.replace('http:', 'ws:')}/openai/v1/realtime`);
+      await once(client, 'open');
+      client.send('hello');
+      const [reply] = await once(client, 'message');
+      expect(String(reply)).toBe('echo hello');
+      client.close();
+    } finally {
+      child.kill();
       upstream.close();
     }
   });
