@@ -132,6 +132,21 @@ const classicZodFromCjs: Plugin = {
   },
 };
 
+/**
+ * `yaml` is needed only at start (config file, price file): src/config/yaml-loader.ts requires it once and drops
+ * it from the cache so that it can be collected. In the bundle that file loads `assets/yaml.cjs`, yaml bundled
+ * on its own (a module inside the bundle would stay referenced by esbuild's module wrapper forever).
+ */
+const yamlAsset: Plugin = {
+  name: 'yaml-asset',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]src[/\\]config[/\\]yaml-loader\.ts$/ }, () => ({
+      contents: "export const loadYamlOnce = () => __llmtapRequireAsset('yaml.cjs', true);",
+      loader: 'js',
+    }));
+  },
+};
+
 export const bundle = async (
   outDir: string,
   entryPoints: Record<string, string> = { llmtap: 'src/cli.ts' },
@@ -156,9 +171,9 @@ export const bundle = async (
     external: ['bufferutil', 'utf-8-validate', 'debug'],
     // CommonJS dependencies (undici, http-proxy) call require() for Node built-ins.
     banner: {
-      js: "import { createRequire as __llmtapCreateRequire } from 'node:module'; const require = __llmtapCreateRequire(import.meta.url); const __llmtapRequireAsset = (name) => require((import.meta.url.includes('/chunks/') ? '../assets/' : './assets/') + name);",
+      js: "import { createRequire as __llmtapCreateRequire } from 'node:module'; const require = __llmtapCreateRequire(import.meta.url); const __llmtapRequireAsset = (name, once) => { const id = require.resolve((import.meta.url.includes('/chunks/') ? '../assets/' : './assets/') + name); try { return require(id); } finally { if (once) { const m = require.cache[id]; delete require.cache[id]; const kids = m?.parent?.children; if (kids) kids.splice(kids.indexOf(m) >>> 0, 1); } } };",
     },
-    plugins: [builtinsViaRequire, undiciSlim, classicZodFromCjs],
+    plugins: [builtinsViaRequire, undiciSlim, classicZodFromCjs, yamlAsset],
     metafile: true,
     logLevel: 'warning',
   });
@@ -168,6 +183,18 @@ export const bundle = async (
     throw new Error(`the bundle would contain dev dependencies:\n  ${dev.slice(0, 20).join('\n  ')}`);
   }
   mkdirSync(join(outDir, 'assets'), { recursive: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: [createRequire(join(root, 'package.json')).resolve('yaml')],
+    outfile: join(outDir, 'assets', 'yaml.cjs'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node24',
+    minifyWhitespace: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
   for (const file of undiciWasmFiles)
     copyFileSync(
       join(root, 'node_modules', 'undici', 'lib', file),

@@ -3,7 +3,6 @@
  * Every problem is reported with its key path, the bad value and what is allowed; nothing starts on error.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { LlmtapError } from '../errors.ts';
 import { bedrockRoute, builtinRoutes } from './builtin-routes.ts';
@@ -16,6 +15,7 @@ import {
   type TelemetryMode,
   telemetryModes,
 } from './schema.ts';
+import { parseYaml } from './yaml.ts';
 
 export interface CliOptions {
   readonly config?: string | undefined;

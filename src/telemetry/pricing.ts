@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import {
   builtinPrices,
   computeCost,
@@ -14,6 +13,7 @@ import {
   type PriceTable,
   priceFileSchema,
 } from '../../providers/prices.ts';
+import { parseYaml } from '../config/yaml.ts';
 import type { LlmCall } from '../record.ts';
 import '../config/zod-messages.ts';
 import { TelemetryConfigError } from './errors.ts';

@@ -20,6 +20,8 @@ import { bundle, devInputs, eagerInputs, packageKeyOf } from '../../scripts/bund
 const lazyOnly = [
   /^node_modules\/ws\//,
   /^node_modules\/(http-proxy|follow-redirects|eventemitter3|requires-port)\//,
+  // Parsed once at start from assets/yaml.cjs and let go (src/config/yaml-loader.ts); the injector imports it.
+  /^node_modules\/yaml\//,
   /^node_modules\/@aws-sdk\//,
   /^node_modules\/@smithy\//,
   /^node_modules\/@opentelemetry\/sdk-logs\//,
