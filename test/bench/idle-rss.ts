@@ -32,6 +32,8 @@ const RESULTS = join(REPO, 'test', 'bench', 'results');
 
 /** Dependencies in the start-up graph, and llmtap's own layers (paths from the repository root). */
 export const PROBES: readonly string[] = [
+  // Not a module: the floor without undici (node + an HTTP server + the compaction), to show what undici costs.
+  'no-undici',
   'zod',
   'zod/mini',
   'yaml',
@@ -43,7 +45,6 @@ export const PROBES: readonly string[] = [
   '@opentelemetry/sdk-metrics',
   '@opentelemetry/otlp-exporter-base',
   '@opentelemetry/otlp-transformer',
-  '@opentelemetry/exporter-trace-otlp-proto',
   '@opentelemetry/exporter-metrics-otlp-proto',
   'src/config/load.ts',
   'providers/index.ts',
@@ -69,6 +70,18 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** The probe entry for `spec` (undefined: the floor alone), as source text. */
 export const probeSource = (spec: string | undefined, fromDir: string): string => {
+  if (spec === 'no-undici') {
+    const compact = relative(fromDir, join(REPO, 'src', 'heap-compact.ts')).replaceAll('\\', '/');
+    return [
+      "import { createServer } from 'node:http';",
+      `import { compactHeap } from '${compact}';`,
+      "createServer((_q, s) => s.end()).listen(0, '127.0.0.1', () => {",
+      '  compactHeap();',
+      "  process.stdout.write('ready\\n');",
+      '});',
+      '',
+    ].join('\n');
+  }
   const target =
     spec === undefined
       ? undefined
@@ -218,8 +231,22 @@ if (import.meta.main) {
   // --cli FILE (repeatable): measure already built commands (variants side by side) instead of building.
   const clis = values.cli ?? [join(out, 'llmtap.js')];
   if (values.cli === undefined) await bundle(out);
+  // A probe of a package that left the production dependencies would fail the build: skip it.
+  const production = Object.keys(
+    (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> })
+      .dependencies,
+  );
+  const available = (spec: string): boolean =>
+    spec === 'no-undici' ||
+    /^(src|providers)\//.test(spec) ||
+    production.some((p) => spec === p || spec.startsWith(`${p}/`));
   const probeSpecs: (string | undefined)[] = values.modules
-    ? [undefined, ...PROBES.filter((p) => values.only === undefined || values.only.split(',').includes(p))]
+    ? [
+        undefined,
+        ...PROBES.filter(
+          (p) => available(p) && (values.only === undefined || values.only.split(',').includes(p)),
+        ),
+      ]
     : [];
   // One build per probe: chunks shared between entries would change what each one loads.
   for (const spec of probeSpecs) {
