@@ -14,7 +14,14 @@ import { fileURLToPath } from 'node:url';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { bundle, devInputs, eagerInputs, packageKeyOf } from '../../scripts/bundle.ts';
+import {
+  bundle,
+  devInputs,
+  eagerInputs,
+  eagerOutputs,
+  maxStartFileBytes,
+  packageKeyOf,
+} from '../../scripts/bundle.ts';
 
 /** Loaded only by the feature that needs it (README, Performance): never part of the start-up graph. */
 const lazyOnly = [
@@ -132,6 +139,12 @@ describe('scripts/bundle.ts', () => {
     const injector = run(['inject', '--listen', 'nope']);
     expect(injector.stderr).toContain('--listen: expected HOST:PORT');
     expect(injector.status).not.toBe(0);
+  });
+
+  it('keeps every file loaded at start under 256 KB (a larger source read leaves glibc keeping up to 2 MB)', () => {
+    const sizes = eagerOutputs(metafile).map((path) => ({ path, bytes: metafile.outputs[path]?.bytes ?? 0 }));
+    expect(sizes.length).toBeGreaterThan(3);
+    expect(sizes.filter((file) => file.bytes > maxStartFileBytes)).toEqual([]);
   });
 
   it("keeps undici's WebAssembly parsers out of the bundle text, as assets required on first use", async () => {
