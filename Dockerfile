@@ -19,6 +19,9 @@ RUN npm run build
 # 2. Runtime: the bundle, package.json (the version) and the sidecar template the injector reads.
 FROM node:24.9.0-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# The heap bounds of the sidecar manifest (deploy/components/llmtap-sidecar/sidecar.yaml explains the
+# measurements), so `docker run` gets them too; test/deploy/dockerfile.test.ts keeps the two the same.
+ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build /app/dist ./dist
 COPY package.json ./

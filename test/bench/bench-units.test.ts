@@ -6,11 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Getter } from './aggregate.ts';
 import { medianGetter, repGetter } from './aggregate.ts';
-import { evaluateRatios, line } from './budget.ts';
+import { type BudgetLine, evaluateRatios, line } from './budget.ts';
 import type { CellResult } from './cells.ts';
 import { deployedRuntime, parseOptions, runtimeFromManifest } from './options.ts';
 import { answerFor, eventsPerStream, MODES, modeOf, requestBody } from './payloads.ts';
 import { median, spread } from './stats.ts';
+import { budgetLines, type RunData } from './verdict.ts';
 
 describe('payloads', () => {
   it('selects every mode from the first bytes of its request body', () => {
@@ -181,5 +182,46 @@ describe('runtime settings of the Node proxies', () => {
     expect(overridden.nodeEnv).toEqual({ A: '1', B: 'x' });
     expect(parseOptions([], { BENCH_NODE_ENV: '' }).nodeEnv).toEqual({});
     expect(() => parseOptions([], { BENCH_NODE_ENV: 'oops' })).toThrow(/BENCH_NODE_ENV/);
+  });
+});
+
+describe("#15's peak-RSS line", () => {
+  type Peak = readonly [string, string, number, number];
+  const run = (peaks: readonly Peak[]): BudgetLine | undefined => {
+    const results = peaks.map(([id, target, rep, rssPeakMb]) => ({
+      ...cell(target, rep, 100),
+      cell: id,
+      rssPeakMb,
+    }));
+    const data: RunData = {
+      options: parseOptions([], {}),
+      names: ['bare', 'llmtap'],
+      targets: ['bare', 'llmtap'],
+      cells: [],
+      results,
+      idle: {},
+      rssAfterRep: {},
+      verify: [],
+      streams: [],
+      soak: undefined,
+      telemetry: {},
+      problems: [],
+      rerun: [],
+      streamTargets: [],
+    };
+    return budgetLines(data).find((l) => l.metric.startsWith('peak RSS, 64 concurrent'));
+  };
+
+  it('reads json-c64 and sse-c64 of the first rep, before the 1 MB bodies leave their memory behind', () => {
+    const after: Peak[] = [
+      ['large-c16', 'llmtap', 1, 260],
+      ['ttft-c64', 'llmtap', 1, 260],
+      ['json-c64', 'llmtap', 2, 260],
+      ['json-c64', 'bare', 1, 118],
+    ];
+    const ok = run([['json-c64', 'llmtap', 1, 150], ['sse-c64', 'llmtap', 1, 160], ...after]);
+    expect(ok).toMatchObject({ measured: '160 MB (bare 118 MB)', status: 'PASS' });
+    const over = run([['json-c64', 'llmtap', 1, 150], ['sse-c64', 'llmtap', 1, 210], ...after]);
+    expect(over).toMatchObject({ measured: '210 MB (bare 118 MB)', status: 'FAIL' });
   });
 });

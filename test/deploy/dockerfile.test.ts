@@ -84,6 +84,28 @@ describe('Dockerfile', () => {
     expect(all(runtime, 'CMD')).toEqual([]);
   });
 
+  it("sets the sidecar manifest's runtime settings (NODE_OPTIONS and any runtime env var) to the same values", () => {
+    // `ENV NAME=value` or `ENV NAME="value with spaces"`, one variable per instruction.
+    const env = new Map(
+      all(runtime, 'ENV').map((e) => {
+        const match = /^([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|(\S*))$/.exec(e);
+        expect(match, `ENV ${e}: one NAME=value per instruction`).not.toBeNull();
+        return [match?.[1] ?? '', match?.[2] ?? match?.[3] ?? ''] as const;
+      }),
+    );
+    const sidecar = readFileSync(join(repoRoot, 'deploy/components/llmtap-sidecar/sidecar.yaml'), 'utf8');
+    const doc = parseYaml(sidecar) as {
+      spec: {
+        template: { spec: { initContainers: Array<{ env: Array<{ name: string; value?: string }> }> } };
+      };
+    };
+    const runtimeVars = (doc.spec.template.spec.initContainers[0]?.env ?? []).filter(
+      (v) => v.value !== undefined && !/^(LLMTAP_|OTEL_|K8S_)/.test(v.name),
+    );
+    expect(runtimeVars.map((v) => v.name)).toContain('NODE_OPTIONS');
+    for (const v of runtimeVars) expect(env.get(v.name), v.name).toBe(v.value);
+  });
+
   it('exposes the data and admin ports', () => {
     const ports = all(runtime, 'EXPOSE').flatMap((e) => e.split(/\s+/));
     expect(ports).toEqual(expect.arrayContaining(['4545', '4546']));

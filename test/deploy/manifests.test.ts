@@ -154,7 +154,7 @@ describe('base: example app with llmtap as a native sidecar', () => {
     expect(envValue(app, 'OPENAI_BASE_URL')).toBe('http://127.0.0.1:4545/openai/v1');
   });
 
-  it('the sidecar checks fail when the base loses restartPolicy: Always or the startup probe', () => {
+  it('the sidecar checks fail when the base loses restartPolicy: Always, the startup probe or the young-generation bound', () => {
     // A fresh copy of the rendered spec, and its llmtap init container, for each breakage.
     const broken = (): [PodSpec, Container] => {
       const copy: PodSpec = structuredClone(spec);
@@ -174,6 +174,13 @@ describe('base: example app with llmtap as a native sidecar', () => {
     const [writable, d] = broken();
     d.securityContext = { ...d.securityContext, readOnlyRootFilesystem: false };
     expect(() => assertNativeSidecar(writable)).toThrow();
+    const [unboundedYoung, e] = broken();
+    e.env = (e.env ?? []).map((v) =>
+      v.name === 'NODE_OPTIONS'
+        ? { ...v, value: (v.value ?? '').replace(/--max-semi-space-size=\d+/, '') }
+        : v,
+    );
+    expect(() => assertNativeSidecar(unboundedYoung)).toThrow(/max-semi-space-size/);
   });
 });
 

@@ -74,10 +74,19 @@ export const assertSidecarContainer = (c: Container, spec: PodSpec): void => {
   expect(c.resources?.requests?.cpu).toBeDefined();
   expect(c.resources?.requests?.memory).toBeDefined();
   // V8's heap cap must sit well below the memory limit: bodies, sockets and code live outside the heap.
-  const heapMb = Number(/--max-old-space-size=(\d+)/.exec(envValue(c, 'NODE_OPTIONS') ?? '')?.[1]);
+  const nodeOptions = envValue(c, 'NODE_OPTIONS') ?? '';
+  const heapMb = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
   const limitMi = Number(/^(\d+)Mi$/.exec(c.resources?.limits?.memory ?? '')?.[1]);
   expect(heapMb).toBeGreaterThan(0);
   expect(limitMi).toBeGreaterThanOrEqual(2 * heapMb);
+  // The young generation is bounded too: unbounded, Node 24 grows it to 2 × 64 MB under load (#15).
+  const semiMb = Number(/--max-semi-space-size=(\d+)/.exec(nodeOptions)?.[1]);
+  expect(semiMb, 'NODE_OPTIONS --max-semi-space-size').toBeGreaterThan(0);
+  expect(semiMb).toBeLessThanOrEqual(16);
+  expect(limitMi).toBeGreaterThanOrEqual(2 * (heapMb + 2 * semiMb));
+  const requestMi = Number(/^(\d+)Mi$/.exec(c.resources?.requests?.memory ?? '')?.[1]);
+  expect(requestMi).toBeGreaterThan(0);
+  expect(requestMi).toBeLessThanOrEqual(limitMi);
   const podinfoDir = envValue(c, 'LLMTAP_PODINFO_DIR');
   const podinfoMount = c.volumeMounts?.find((m) => m.mountPath === podinfoDir);
   expect(podinfoMount?.readOnly).toBe(true);
