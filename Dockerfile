@@ -19,9 +19,11 @@ RUN npm run build
 # 2. Runtime: the bundle, package.json (the version) and the sidecar template the injector reads.
 FROM node:24.9.0-bookworm-slim AS runtime
 ENV NODE_ENV=production
-# The heap bounds of the sidecar manifest (deploy/components/llmtap-sidecar/sidecar.yaml explains the
+# The heap bounds and runtime env vars of the sidecar manifest (deploy/components/llmtap-sidecar/sidecar.yaml explains the
 # measurements), so `docker run` gets them too; test/deploy/dockerfile.test.ts keeps the two the same.
 ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=8"
+# glibc returns freed memory at the top of its heap (idle RSS; the manifest explains it).
+ENV MALLOC_TOP_PAD_=0
 WORKDIR /app
 COPY --from=build /app/dist ./dist
 COPY package.json ./
