@@ -14,11 +14,15 @@ if (Number.isInteger(port) && port > 0) {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const server = createServer((_req, res) => {
-    // Read before the forced GC below, which is itself a block.
+    // Read before the forced GC below, which is itself a block: the monitor is off while it runs (a reset alone
+    // would not do: the delay is recorded when the monitor's timer next fires, after this handler), so the next
+    // reading holds only the target's own blocks.
     const loopMaxMs = loop.max / 1e6;
-    loop.reset();
+    loop.disable();
     gc?.();
     const memory = process.memoryUsage();
+    loop.reset();
+    loop.enable();
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({
