@@ -70,16 +70,20 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** The probe entry for `spec` (undefined: the floor alone), as source text. */
 export const probeSource = (spec: string | undefined, fromDir: string): string => {
+  const compact = relative(fromDir, join(REPO, 'src', 'heap-compact.ts')).replaceAll('\\', '/');
+  // Every probe: listen, compact the heap as llmtap does once serving, then say so.
+  const serve = [
+    "createServer((_q, s) => s.end()).listen(0, '127.0.0.1', () => {",
+    '  compactHeap();',
+    "  process.stdout.write('ready\\n');",
+    '});',
+    '',
+  ];
   if (spec === 'no-undici') {
-    const compact = relative(fromDir, join(REPO, 'src', 'heap-compact.ts')).replaceAll('\\', '/');
     return [
       "import { createServer } from 'node:http';",
       `import { compactHeap } from '${compact}';`,
-      "createServer((_q, s) => s.end()).listen(0, '127.0.0.1', () => {",
-      '  compactHeap();',
-      "  process.stdout.write('ready\\n');",
-      '});',
-      '',
+      ...serve,
     ].join('\n');
   }
   const target =
@@ -88,18 +92,13 @@ export const probeSource = (spec: string | undefined, fromDir: string): string =
       : /^(src|providers)\//.test(spec)
         ? relative(fromDir, join(REPO, spec)).replaceAll('\\', '/')
         : spec;
-  const compact = relative(fromDir, join(REPO, 'src', 'heap-compact.ts')).replaceAll('\\', '/');
   return [
     "import { createServer } from 'node:http';",
     "import { Agent, EnvHttpProxyAgent } from 'undici';",
     `import { compactHeap } from '${compact}';`,
     target === undefined ? '' : `import * as probed from '${target}';`,
     `globalThis.__probe = [new Agent(), new EnvHttpProxyAgent(), ${target === undefined ? 'null' : 'probed'}];`,
-    "createServer((_q, s) => s.end()).listen(0, '127.0.0.1', () => {",
-    '  compactHeap();',
-    "  process.stdout.write('ready\\n');",
-    '});',
-    '',
+    ...serve,
   ].join('\n');
 };
 
