@@ -113,14 +113,8 @@ const keyValues = (
 const spanFlags = (context: SpanContext, parentIsRemote: boolean | undefined): number =>
   (context.traceFlags & 0xff) | HAS_IS_REMOTE | (parentIsRemote === true ? IS_REMOTE : 0);
 
-/**
- * Writes `span` as one `ScopeSpans.spans` entry (field 2: tag, length, Span), so that queued spans
- * concatenate into a ScopeSpans body as they are.
- */
-export const writeSpanEntry = (w: ProtoWriter, span: ReadableSpan, doubleKeys: ReadonlySet<string>): void => {
-  w.tag(2, BYTES);
-  const at = w.open();
-  const context = span.spanContext();
+/** Fields 1-3 of a Span and of a Span.Link alike: trace id, span id, trace state (when any). */
+const writeIds = (w: ProtoWriter, context: SpanContext): void => {
   w.tag(1, BYTES);
   w.hexBytes(context.traceId);
   w.tag(2, BYTES);
@@ -130,6 +124,17 @@ export const writeSpanEntry = (w: ProtoWriter, span: ReadableSpan, doubleKeys: R
     w.tag(3, BYTES);
     w.string(traceState);
   }
+};
+
+/**
+ * Writes `span` as one `ScopeSpans.spans` entry (field 2: tag, length, Span), so that queued spans
+ * concatenate into a ScopeSpans body as they are.
+ */
+export const writeSpanEntry = (w: ProtoWriter, span: ReadableSpan, doubleKeys: ReadonlySet<string>): void => {
+  w.tag(2, BYTES);
+  const at = w.open();
+  const context = span.spanContext();
+  writeIds(w, context);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
     w.tag(4, BYTES);
@@ -164,15 +169,7 @@ export const writeSpanEntry = (w: ProtoWriter, span: ReadableSpan, doubleKeys: R
     w.tag(13, BYTES);
     const l = w.open();
     const linked = link.context;
-    w.tag(1, BYTES);
-    w.hexBytes(linked.traceId);
-    w.tag(2, BYTES);
-    w.hexBytes(linked.spanId);
-    const linkedState = linked.traceState?.serialize();
-    if (linkedState) {
-      w.tag(3, BYTES);
-      w.string(linkedState);
-    }
+    writeIds(w, linked);
     if (link.attributes) keyValues(w, link.attributes, 4, undefined);
     w.tag(5, VARINT);
     w.varint(link.droppedAttributesCount || 0);
