@@ -18,14 +18,7 @@ import type { CallObservation, CallObserver } from '../call-observer.ts';
 import type { LogFields } from '../log.ts';
 import type { CallContext } from '../proxy/tap.ts';
 import type { LlmCall, RequestFacts } from '../record.ts';
-import {
-  clip,
-  type DoneCall,
-  doneRecord,
-  type FeedCall,
-  type LiveCall,
-  liveRecord,
-} from './feed-record.ts';
+import { clip, type DoneCall, doneRecord, type FeedCall, type LiveCall, liveRecord } from './feed-record.ts';
 
 export type { CallState, FeedCall } from './feed-record.ts';
 
