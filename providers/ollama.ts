@@ -52,7 +52,7 @@ const nativeOperation = (path: string): Operation | undefined => {
   return kind === undefined ? undefined : NATIVE_OPERATION[kind];
 };
 
-const OllamaRequest = zObject({
+export const OllamaRequest = zObject({
   model: zFact,
   stream: zBoolean,
   format: zAny,
@@ -69,7 +69,7 @@ const OllamaRequest = zObject({
 });
 
 /** A response line (or whole body): counts and the done reason are on the final `"done": true` line. */
-const OllamaLine = zObject({
+export const OllamaLine = zObject({
   model: zFact,
   done: zBoolean,
   done_reason: zFact,

@@ -7,6 +7,7 @@
 // classic \`z\` pulls all of zod into the start-up graph (~10 MB resident in every pod, #15).
 import * as z from 'zod/mini';
 import { MAX_FACT_CHARS } from './common.ts';
+import { compileReader, FAIL, type Reader, UnsupportedSchema } from './schema-reader.ts';
 
 /** An id, model or finish reason: a non-empty string, capped so a hostile upstream cannot bloat telemetry. */
 export const zFact = z.catch(
@@ -67,8 +68,34 @@ export const zStops = z.catch(
   undefined,
 );
 
-/** Reads a parsed JSON value with a lenient object schema: the data, or undefined when not an object. */
+// Each schema's compiled reader (null: not compilable, zod reads it), made on its first read.
+const readers = new WeakMap<object, Reader | null>();
+
+const readerOf = (schema: z.core.$ZodType): Reader | null => {
+  let reader = readers.get(schema);
+  if (reader === undefined) {
+    try {
+      reader = compileReader(schema);
+    } catch (error) {
+      if (!(error instanceof UnsupportedSchema)) throw error;
+      reader = null;
+    }
+    readers.set(schema, reader);
+  }
+  return reader;
+};
+
+/**
+ * Reads a parsed JSON value with a lenient object schema: the data, or undefined when not an object. The
+ * schema's compiled reader answers (same result as zod, see schema-reader.ts); zod itself answers for a
+ * schema the compiler does not model and wherever the reader reports a failure.
+ */
 export const read = <T>(schema: z.core.$ZodType<T>, value: unknown): T | undefined => {
+  const reader = readerOf(schema);
+  if (reader !== null) {
+    const data = reader(value);
+    if (data !== FAIL) return data as T;
+  }
   const result = z.safeParse(schema, value);
   return result.success ? result.data : undefined;
 };

@@ -25,7 +25,7 @@ const stringCode = (value: unknown): string | undefined =>
  * specific: `model_not_found`), then `type` (`invalid_request_error`), then a string `status` (Gemini
  * `NOT_FOUND`), then a numeric code. Covers OpenAI-dialect, Anthropic, Gemini, AWS and Cohere shapes.
  */
-const ErrorBody = zObject({
+export const ErrorBody = zObject({
   error: zObject({ code: zAny, type: zAny, status: zAny }),
   // AWS JSON errors: `{"__type":"com.amazon...#ValidationException","message":…}`.
   __type: zFact,
