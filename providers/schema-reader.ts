@@ -230,10 +230,12 @@ const emitObject = (out: Emitter, schema: Node, input: string, fail: string): st
     out.write('}');
   }
   if (catchall !== undefined) {
-    const known = out.constant(new Set(keys));
     const key = out.name('p');
     out.write(`for (const ${key} in ${value}) {`);
-    out.write(`if (${known}.has(${key}) || ${key} === '__proto__') continue;`);
+    out.write(`switch (${key}) {`);
+    for (const known of [...keys, '__proto__']) out.write(`case ${JSON.stringify(known)}:`);
+    out.write('continue;');
+    out.write('}');
     out.write(`${result}[${key}] = ${value}[${key}];`);
     out.write('}');
   }
