@@ -2,6 +2,9 @@
  * Structured JSON logs, one object per line on stdout. Small on purpose: the proxy writes one line per
  * request, so the logger must not allocate more than the line itself. Values pass through `redact`
  * so that a credential can never be written even if a caller passes one by mistake.
+ *
+ * Size: the hand-built line must equal `JSON.stringify` byte for byte, and the queue that batches and bounds it
+ * decides what the serializer may assume; apart, that contract would be split over files.
  */
 import { redactText } from './redact.ts';
 
@@ -14,6 +17,11 @@ export interface Logger {
   readonly level: LogLevel;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
+  /**
+   * `info(msg, { ...fields, ...more })` without building the merged object (the access log's line: the exchange's
+   * facts, then the observers'). Optional: loggers without it get the merged object.
+   */
+  infoWith?(msg: string, fields: LogFields, more: LogFields | undefined): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   /** Logs at warn at most once per `intervalMs` per key, with the number of suppressed lines. */
@@ -63,38 +71,104 @@ const replacer = (_key: string, value: unknown): unknown => {
 };
 
 /**
- * The line `JSON.stringify({ level, time, msg, ...fields }, replacer)` produces, built by hand: a replacer makes
- * stringify call back into JS for every value, which made the per-request line one of the proxy's largest
+ * The line `JSON.stringify({ level, time, msg, ...fields, ...more }, replacer)` produces, built by hand: a replacer
+ * makes stringify call back into JS for every value, which made the per-request line one of the proxy's largest
  * JS costs. Every string still passes `redactText` (values and `msg`; keys never did); values that are not
  * primitives go through the replacer path unchanged, and field sets whose layout the spread would change
- * (reserved or array-index keys, `toJSON`) take the original path, so the output is identical byte for byte.
+ * (reserved or array-index keys, `toJSON`, a key of `more` already in `fields`) take the original path (''
+ * is returned), so the output is identical byte for byte.
+ *
+ * The pieces are collected in one reused array and joined once (#15: appending member by member made two
+ * intermediate strings per member, the largest per-call garbage of the access log); `more` spares the caller
+ * the merged object.
  */
-const serializeLine = (prefix: string, msg: string, fields: LogFields | undefined): string => {
-  let line = prefix + quote(redactText(msg));
-  if (fields === undefined || fields === null) return `${line}}`;
+const serializeLine = (
+  prefix: string,
+  msg: string,
+  fields: LogFields | undefined,
+  more?: LogFields | undefined,
+): string => {
+  // A getter among the fields that logs would re-enter: it gets its own array.
+  const parts = partsBusy ? [] : sharedParts;
+  partsBusy = true;
+  try {
+    parts[0] = prefix;
+    let n = pushQuoted(parts, 1, redactText(msg));
+    if (fields !== undefined && fields !== null) {
+      n = pushMembers(parts, n, fields, undefined);
+      if (n < 0) return '';
+    }
+    if (more !== undefined && more !== null) {
+      n = pushMembers(parts, n, more, fields);
+      if (n < 0) return '';
+    }
+    parts[n] = '}';
+    // Slots past `n` hold '' (cleared after every line): the array keeps its size, so no line regrows it.
+    return parts.join('');
+  } finally {
+    if (parts === sharedParts) {
+      partsBusy = false;
+      // Holds no strings between lines.
+      parts.fill('');
+    }
+  }
+};
+
+const sharedParts: string[] = [];
+let partsBusy = false;
+
+/**
+ * Appends `fields`' members at `n`; returns the new count, or -1 when the line must take the generic path
+ * (a reserved or index-like key, or a key `earlier` holds, which the spread would override in place).
+ */
+const pushMembers = (
+  parts: string[],
+  n: number,
+  fields: LogFields,
+  earlier: LogFields | undefined,
+): number => {
   for (const key in fields) {
     if (!Object.hasOwn(fields, key)) continue;
-    if (reservedKeys.has(key) || isIndexLike(key)) return '';
+    if (reservedKeys.has(key) || isIndexLike(key)) return -1;
+    if (earlier !== undefined && earlier !== null && Object.hasOwn(earlier, key)) return -1;
     const value = fields[key];
-    let json: string | undefined;
     switch (typeof value) {
       case 'string':
-        json = quote(redactText(value));
+        parts[n++] = memberPrefix(key);
+        n = pushQuoted(parts, n, redactText(value));
         break;
       case 'number':
-        json = Number.isFinite(value) ? `${value}` : 'null';
+        parts[n++] = memberPrefix(key);
+        parts[n++] = Number.isFinite(value) ? `${value}` : 'null';
         break;
       case 'boolean':
-        json = value ? 'true' : 'false';
+        parts[n++] = memberPrefix(key);
+        parts[n++] = value ? 'true' : 'false';
         break;
       case 'undefined':
-        continue;
-      default:
-        json = value === null ? 'null' : JSON.stringify(value, replacer);
+        break;
+      default: {
+        const json = value === null ? 'null' : JSON.stringify(value, replacer);
+        if (json !== undefined) {
+          parts[n++] = memberPrefix(key);
+          parts[n++] = json;
+        }
+      }
     }
-    if (json !== undefined) line += memberPrefix(key) + json;
   }
-  return `${line}}`;
+  return n;
+};
+
+/** `JSON.stringify(text)` as pieces at `n`: nothing is built for the common text that needs no escaping. */
+const pushQuoted = (parts: string[], n: number, text: string): number => {
+  if (needsEscape.test(text)) {
+    parts[n] = JSON.stringify(text);
+    return n + 1;
+  }
+  parts[n] = '"';
+  parts[n + 1] = text;
+  parts[n + 2] = '"';
+  return n + 3;
 };
 
 /**
@@ -102,9 +176,6 @@ const serializeLine = (prefix: string, msg: string, fields: LogFields | undefine
  * are escaped; strings with paired ones merely take the slow path). Written as the complement of the safe ranges.
  */
 const needsEscape = /[^\u0020\u0021\u0023-\u005b\u005d-\ud7ff\ue000-\uffff]/;
-
-/** `JSON.stringify(text)`, without its per-call cost for the common string that needs no escaping. */
-const quote = (text: string): string => (needsEscape.test(text) ? JSON.stringify(text) : `"${text}"`);
 
 /** `,"key":` per field name. Names come from code, so the cache stays small; the cap is a backstop. */
 const memberPrefixes = new Map<string, string>();
@@ -150,11 +221,24 @@ const isoNow = (): string => {
   return `${isoSecondText}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 };
 
-/** The log line for `level`, `msg` and `fields`, exactly as `JSON.stringify` with the redacting replacer. */
-export const formatLine = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): string => {
+/**
+ * The log line for `level`, `msg` and `fields` (then `more`), exactly as `JSON.stringify` of
+ * `{ level, time, msg, ...fields, ...more }` with the redacting replacer.
+ */
+export const formatLine = (
+  lvl: Exclude<LogLevel, 'silent'>,
+  msg: string,
+  fields?: LogFields,
+  more?: LogFields,
+): string => {
   const time = isoNow();
-  const fast = typeof msg === 'string' ? serializeLine(`${linePrefix[lvl]}${time}","msg":`, msg, fields) : '';
-  return fast !== '' ? fast : JSON.stringify({ level: lvl, time, msg, ...fields }, replacer);
+  const fast =
+    typeof msg === 'string' ? serializeLine(`${linePrefix[lvl]}${time}","msg":`, msg, fields, more) : '';
+  if (fast !== '') return fast;
+  return JSON.stringify(
+    more === undefined ? { level: lvl, time, msg, ...fields } : { level: lvl, time, msg, ...fields, ...more },
+    replacer,
+  );
 };
 
 /** The one line on stderr that says stdout broke (stderr may be broken too: then there is no one to tell). */
@@ -227,7 +311,12 @@ export const createLogger = (
     };
     put(`${JSON.stringify(note)}\n`, 1);
   };
-  const write = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void => {
+  const write = (
+    lvl: Exclude<LogLevel, 'silent'>,
+    msg: string,
+    fields?: LogFields,
+    more?: LogFields,
+  ): void => {
     if (levelRank[lvl] < threshold) return;
     if (broken !== undefined) {
       droppedTotal += 1;
@@ -240,7 +329,7 @@ export const createLogger = (
       return;
     }
     reportDropped();
-    const line = formatLine(lvl, msg, fields);
+    const line = formatLine(lvl, msg, fields, more);
     if (!batch) {
       put(`${line}\n`, 1);
       return;
@@ -269,6 +358,7 @@ export const createLogger = (
     level,
     debug: (msg, fields) => write('debug', msg, fields),
     info: (msg, fields) => write('info', msg, fields),
+    infoWith: (msg, fields, more) => write('info', msg, fields, more),
     warn: (msg, fields) => write('warn', msg, fields),
     error: (msg, fields) => write('error', msg, fields),
     warnRateLimited(key, msg, fields, intervalMs = 60_000) {

@@ -139,6 +139,38 @@ describe('formatLine', () => {
     });
   }
 
+  const pairs: readonly (readonly [string, object, object | undefined])[] = [
+    ['facts then observer fields', { method: 'POST', status: 200, durationMs: 1.5 }, { model: 'm', n: 3 }],
+    ['no more fields', { a: 1 }, undefined],
+    ['a key of more already in fields overrides in place', { a: 1, b: 2 }, { a: 'x', c: 3 }],
+    ['an overriding undefined drops the member', { a: 1, b: 2 }, { a: undefined }],
+    ['a reserved key in more', { a: 1 }, { level: 'custom' }],
+    ['credentials in more', { a: 1 }, { error: 'Authorization: Bearer sk-live-abcdefghijklmnop' }],
+    ['undefined and objects in more', { a: 1 }, { u: undefined, o: { k: [1, 'token=SECRET'] }, nil: null }],
+  ];
+  for (const [name, fields, more] of pairs) {
+    it(`with more fields, matches JSON.stringify of the merged object: ${name}`, () => {
+      const line = formatLine('info', 'request', fields as LogFields, more as LogFields | undefined);
+      const time = (JSON.parse(line) as { time?: string }).time ?? '';
+      expect(line).toBe(reference('info', time, 'request', { ...fields, ...more }));
+    });
+  }
+
+  it('writes the same line through infoWith as through info with the merged fields', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => lines.push(line) }, 1 << 20, false);
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    try {
+      logger.infoWith?.('request', { a: 1, s: 'x' }, { b: true, s2: 'Bearer sk-proj-SECRET0123456789' });
+      logger.info('request', { a: 1, s: 'x', b: true, s2: 'Bearer sk-proj-SECRET0123456789' });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(lines[1]);
+    expect(lines[0]).not.toContain('SECRET');
+  });
+
   it('escapes arbitrary strings exactly as JSON.stringify does', () => {
     const pool = [
       'a',

@@ -266,8 +266,75 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
     finished += 1;
     store(entry, content);
     const { total, minute } = account(entry);
-    emit(() => ({ call: doneRecord(entry), total: { ...total }, minute: { ...minute } }));
+    if (listeners.size !== 0)
+      emit(() => ({ call: doneRecord(entry), total: { ...total }, minute: { ...minute } }));
   };
+
+  /** A running call's record to listeners (the caller checked that someone listens). */
+  const emitLive = (call: LiveCall): void => emit(() => ({ call: liveRecord(call) }));
+
+  /**
+   * One call as the feed observes it: forwards to telemetry's observation and records the call's progress in
+   * place (nothing is formatted unless someone reads or listens). A class, not an object of closures: #15
+   * counts per-call garbage, and this is one object per call with its methods shared.
+   */
+  class FeedObservation implements CallObservation {
+    readonly upstreamHeaders: Readonly<Record<string, string>> | undefined;
+    readonly #inner: CallObservation;
+    readonly #id: number;
+    readonly #context: CallContext;
+    readonly #current: LiveCall | undefined;
+    #sawOutput = false;
+
+    constructor(inner: CallObservation, id: number, context: CallContext, current: LiveCall | undefined) {
+      this.#inner = inner;
+      this.#id = id;
+      this.#context = context;
+      this.#current = current;
+      this.upstreamHeaders = inner.upstreamHeaders;
+    }
+
+    finish(call: LlmCall): LogFields | undefined {
+      const fields = this.#inner.finish(call);
+      try {
+        finish(this.#id, this.#context, call, fields);
+      } catch {
+        live.delete(this.#id);
+      }
+      return fields;
+    }
+
+    responding(request: RequestFacts, status: number, at: number): void {
+      this.#inner.responding?.(request, status, at);
+      const current = this.#current;
+      if (current === undefined) return;
+      current.state = request.stream ? 'streaming' : 'waiting';
+      current.request = request;
+      current.status = status;
+      this.#changed();
+    }
+
+    // Per chunk: forwarded to telemetry; the feed only marks the first (time to first token).
+    outputChunk(at: number): void {
+      this.#inner.outputChunk?.(at);
+      if (this.#sawOutput) return;
+      this.#sawOutput = true;
+      try {
+        const current = this.#current;
+        if (current === undefined) return;
+        current.ttfcMs = Math.round((at - this.#context.start) * 1000) / 1000;
+        this.#changed();
+      } catch {
+        // Never throws (the contract of outputChunk).
+      }
+    }
+
+    #changed(): void {
+      const current = this.#current;
+      if (current === undefined || listeners.size === 0 || !live.has(this.#id)) return;
+      emitLive(current);
+    }
+  }
 
   return {
     capacity,
@@ -285,7 +352,6 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
           lastId += 1;
           const id = lastId;
           let current: LiveCall | undefined;
-          let sawOutput = false;
           if (live.size < maxLive) {
             current = {
               id,
@@ -298,48 +364,9 @@ export const createCallFeed = (options: FeedOptions): CallFeed => {
               ttfcMs: undefined,
             };
             live.set(id, current);
-            const started = current;
-            emit(() => ({ call: liveRecord(started) }));
+            if (listeners.size !== 0) emitLive(current);
           }
-          /** The call's progress, recorded in place (nothing is formatted unless someone reads or listens). */
-          const changed = (): void => {
-            const updated = current;
-            if (updated === undefined || !live.has(id)) return;
-            emit(() => ({ call: liveRecord(updated) }));
-          };
-          return {
-            upstreamHeaders: observation.upstreamHeaders,
-            finish(call: LlmCall): LogFields | undefined {
-              const fields = observation.finish(call);
-              try {
-                finish(id, context, call, fields);
-              } catch {
-                live.delete(id);
-              }
-              return fields;
-            },
-            responding(request: RequestFacts, status: number, at: number): void {
-              observation.responding?.(request, status, at);
-              if (current === undefined) return;
-              current.state = request.stream ? 'streaming' : 'waiting';
-              current.request = request;
-              current.status = status;
-              changed();
-            },
-            // Per chunk: forwarded to telemetry; the feed only marks the first (time to first token).
-            outputChunk(at: number): void {
-              observation.outputChunk?.(at);
-              if (sawOutput) return;
-              sawOutput = true;
-              try {
-                if (current === undefined) return;
-                current.ttfcMs = Math.round((at - context.start) * 1000) / 1000;
-                changed();
-              } catch {
-                // Never throws (the contract of outputChunk).
-              }
-            },
-          };
+          return new FeedObservation(observation, id, context, current);
         },
       };
     },

@@ -35,8 +35,11 @@ export class AccessLog implements ExchangeEnding {
       bytesIn: exchange.bytesIn,
       bytesOut: exchange.bytesOut,
     };
-    if (transportError !== undefined)
-      this.#logger.info('request', { ...line, error: transportError, ...fields });
-    else this.#logger.info('request', fields === undefined ? line : { ...line, ...fields });
+    const logger = this.#logger;
+    if (transportError !== undefined) logger.info('request', { ...line, error: transportError, ...fields });
+    else if (fields === undefined) logger.info('request', line);
+    // Without the merged object where the logger can (#15: per-call garbage).
+    else if (logger.infoWith !== undefined) logger.infoWith('request', line, fields);
+    else logger.info('request', { ...line, ...fields });
   }
 }

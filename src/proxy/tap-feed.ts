@@ -34,6 +34,25 @@ const observedHeaders = (headers: IncomingHttpHeaders): Readonly<Record<string, 
   return headers as Readonly<Record<string, string>>;
 };
 
+type CallTargetShape = CallContext['target'];
+
+/** The request as it goes upstream; its query is parsed on first read (few adapters read it). */
+class CallTarget implements CallTargetShape {
+  readonly method: string;
+  readonly path: string;
+  readonly #search: string;
+  #query: URLSearchParams | undefined;
+  constructor(method: string, path: string, search: string) {
+    this.method = method;
+    this.path = path;
+    this.#search = search;
+  }
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.#search);
+    return this.#query;
+  }
+}
+
 /** What the feed reads of the exchange it observes. */
 export type ObservedExchange = Pick<Exchange, 'match' | 'method' | 'startedAt' | 'bytesOut' | 'req'>;
 
@@ -67,7 +86,7 @@ export class TapFeed implements Dispatcher.DispatchHandler, ExchangeEnding {
       // Only observers need the call's context (its query parse showed in forwarding-only profiles).
       const context: CallContext = {
         route: route.config,
-        target: { method, path: upstreamPath, query: new URLSearchParams(search) },
+        target: new CallTarget(method, upstreamPath, search),
         upstreamUrl: route.originUrl,
         requestHeaders: exchange.req.headers,
         start: startedAt,

@@ -147,6 +147,48 @@ const describeSettings = (settings: TelemetrySettings): string => {
   return `OTLP/HTTP protobuf: ${parts.join('; ')}; ${content}`;
 };
 
+type FinishCall = (
+  call: LlmCall,
+  span: Span | undefined,
+  chunkGaps: OutputChunkGaps | undefined,
+  withMetrics: boolean,
+  withEvents: boolean,
+) => LogFields | undefined;
+
+/**
+ * One call's observation: its span (if any), its chunk gaps and how it is finished. A class rather than an object
+ * with closures (#15: per-call garbage is GC work at load); `outputChunk` is absent when nothing wants it.
+ */
+class TelemetryObservation implements CallObservation {
+  readonly upstreamHeaders: Readonly<Record<string, string>> | undefined;
+  readonly outputChunk: ((at: number) => void) | undefined;
+  readonly #finish: FinishCall;
+  readonly #span: Span | undefined;
+  readonly #chunkGaps: OutputChunkGaps | undefined;
+  readonly #withMetrics: boolean;
+  readonly #withEvents: boolean;
+
+  constructor(
+    finish: FinishCall,
+    started: { span: Span; headers: Record<string, string> } | undefined,
+    chunkGaps: OutputChunkGaps | undefined,
+    withMetrics: boolean,
+    withEvents: boolean,
+  ) {
+    this.#finish = finish;
+    this.#span = started?.span;
+    this.upstreamHeaders = started?.headers;
+    this.#chunkGaps = chunkGaps;
+    this.outputChunk = chunkGaps?.chunk;
+    this.#withMetrics = withMetrics;
+    this.#withEvents = withEvents;
+  }
+
+  finish(call: LlmCall): LogFields | undefined {
+    return this.#finish(call, this.#span, this.#chunkGaps, this.#withMetrics, this.#withEvents);
+  }
+}
+
 /** Builds the telemetry pipeline from the environment; throws `TelemetryConfigError` on bad settings. */
 export const createTelemetry = async (options: TelemetryOptions): Promise<Telemetry> => {
   const { logger, version } = options;
@@ -309,6 +351,15 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     return { span, headers };
   };
 
+  const finishOne: FinishCall = (call, span, chunkGaps, withMetrics, withEvents) => {
+    try {
+      return finishCall(call, span, chunkGaps, withMetrics, withEvents);
+    } catch (error) {
+      recordError('observer', error);
+      return undefined;
+    }
+  };
+
   let shuttingDown: Promise<void> | undefined;
   return {
     captureContent: settings.captureContent || settings.captureEvents,
@@ -324,22 +375,10 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       } catch (error) {
         recordError('observer', error);
       }
-      const span = started?.span;
       const withMetrics = mode !== 'spans';
       const chunkGaps = metricSets.length === 0 || !withMetrics ? undefined : new OutputChunkGaps();
-      return {
-        upstreamHeaders: started?.headers,
-        outputChunk: chunkGaps?.chunk,
-        finish: (call) => {
-          try {
-            // Events belong with the span: in `metrics` mode the app's own SDK emits both.
-            return finishCall(call, span, chunkGaps, withMetrics, mode !== 'metrics');
-          } catch (error) {
-            recordError('observer', error);
-            return undefined;
-          }
-        },
-      };
+      // Events belong with the span: in `metrics` mode the app's own SDK emits both.
+      return new TelemetryObservation(finishOne, started, chunkGaps, withMetrics, mode !== 'metrics');
     },
     openSession(context: CallContext): SessionObservation {
       let started: ReturnType<typeof startSpan>;

@@ -3,6 +3,9 @@
  * instruments, aggregated in pre-bound streams (`aggregation.ts`) and read by the SDK's periodic metric
  * reader through the `MetricProducer` interface. Only counters and histograms, so DELTA temporality applies
  * to every data point; which temporality is used is the exporter's choice (its preference setting).
+ *
+ * Size: the instruments and the per-call series cache that records into them are one unit (the cache is valid
+ * only between two collections of these streams).
  */
 import { type Attributes, ValueType } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
@@ -68,6 +71,13 @@ export class OutputChunkGaps {
 interface CallSeries {
   readonly base: Attributes;
   readonly baseKey: string;
+  /** The values the key is built from, to reuse the series for the next call with the same ones. */
+  readonly operation: string;
+  readonly provider: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly requestModel: string | undefined;
+  readonly responseModel: string | undefined;
   readonly inputTokens: HistogramPoint;
   readonly outputTokens: HistogramPoint;
   readonly duration: HistogramPoint;
@@ -75,6 +85,11 @@ interface CallSeries {
   readonly tpoc: HistogramPoint;
   readonly cost: SumPoint;
   readonly overhead: HistogramPoint;
+  /** The last unpriced reason's point and the last error type's duration point (same reuse as the series). */
+  unpricedReason: string | undefined;
+  unpriced: SumPoint | undefined;
+  errorType: string | undefined;
+  errorDuration: HistogramPoint | undefined;
 }
 
 const SEP = '\u0001';
@@ -87,6 +102,15 @@ const seriesKey = (call: LlmCall): string =>
   `${call.request.operation}${SEP}${call.provider}${SEP}${call.serverAddress}${SEP}${call.serverPort}${SEP}${
     call.request.requestModel ?? SEP
   }${SEP}${call.response.responseModel ?? SEP}`;
+
+/** The call has the values `series` was resolved for (so `seriesKey` would give its key). */
+const sameSeries = (series: CallSeries, call: LlmCall): boolean =>
+  series.operation === call.request.operation &&
+  series.provider === call.provider &&
+  series.serverAddress === call.serverAddress &&
+  series.serverPort === call.serverPort &&
+  series.requestModel === call.request.requestModel &&
+  series.responseModel === call.response.responseModel;
 
 /**
  * `getTemporality` is the exporter's choice per instrument type (DELTA by default in llmtap).
@@ -162,6 +186,11 @@ export const createInstruments = (
 
   /** Cleared at every collection: DELTA collection forgets idle points, so cached references could go stale. */
   let series = new Map<string, CallSeries>();
+  /**
+   * The last call's series: a pod's calls mostly repeat one attribute set, and comparing six values spares building
+   * the key string per call (#15: per-call garbage). Forgotten with the map at every collection.
+   */
+  let lastSeries: CallSeries | undefined;
   let lastCollectionMs = performance.timeOrigin + performance.now();
 
   const resolve = (call: LlmCall, key: string): CallSeries => {
@@ -173,6 +202,12 @@ export const createInstruments = (
     const created: CallSeries = {
       base,
       baseKey: key,
+      operation,
+      provider: call.provider,
+      serverAddress: call.serverAddress,
+      serverPort: call.serverPort,
+      requestModel: call.request.requestModel,
+      responseModel: call.response.responseModel,
       inputTokens: token('input'),
       outputTokens: token('output'),
       duration: duration.point(key, () => base),
@@ -183,6 +218,10 @@ export const createInstruments = (
         [ATTR.operationName]: operation,
         [ATTR.providerName]: provider,
       })),
+      unpricedReason: undefined,
+      unpriced: undefined,
+      errorType: undefined,
+      errorDuration: undefined,
     };
     series.set(key, created);
     return created;
@@ -190,17 +229,28 @@ export const createInstruments = (
 
   return {
     record(call, errorType, costResult, chunkGaps) {
-      const key = seriesKey(call);
-      const s = series.get(key) ?? resolve(call, key);
+      let s = lastSeries;
+      if (s === undefined || !sameSeries(s, call)) {
+        const key = seriesKey(call);
+        s = series.get(key) ?? resolve(call, key);
+        lastSeries = s;
+      }
+      const key = s.baseKey;
       const usage = call.response.usage;
       if (usage.inputTokens !== undefined) s.inputTokens.record(usage.inputTokens);
       if (usage.outputTokens !== undefined) s.outputTokens.record(usage.outputTokens);
       const seconds = Math.max(0, call.timing.end - call.timing.start) / 1000;
       if (errorType === undefined) s.duration.record(seconds);
       else {
-        duration
-          .point(`${key}${SEP}${errorType}`, () => ({ ...s.base, [ATTR.errorType]: errorType }))
-          .record(seconds);
+        if (s.errorType !== errorType || s.errorDuration === undefined) {
+          const base = s.base;
+          s.errorDuration = duration.point(`${key}${SEP}${errorType}`, () => ({
+            ...base,
+            [ATTR.errorType]: errorType,
+          }));
+          s.errorType = errorType;
+        }
+        s.errorDuration.record(seconds);
       }
       const firstChunk = timeToFirstChunk(call);
       if (firstChunk !== undefined) s.ttfc.record(firstChunk);
@@ -210,9 +260,15 @@ export const createInstruments = (
         if (costResult.priced) s.cost.add(costResult.cost);
         else {
           const reason = costResult.reason;
-          unpriced
-            .point(`${key}${SEP}${reason}`, () => ({ ...s.base, [ATTR.unpricedReason]: reason }))
-            .add(1);
+          if (s.unpricedReason !== reason || s.unpriced === undefined) {
+            const base = s.base;
+            s.unpriced = unpriced.point(`${key}${SEP}${reason}`, () => ({
+              ...base,
+              [ATTR.unpricedReason]: reason,
+            }));
+            s.unpricedReason = reason;
+          }
+          s.unpriced.add(1);
         }
       }
       const added = proxyOverhead(call);
@@ -246,6 +302,7 @@ export const createInstruments = (
       }
       lastCollectionMs = end;
       series = new Map();
+      lastSeries = undefined;
       return Promise.resolve({
         resourceMetrics: {
           resource: UNUSED_RESOURCE,

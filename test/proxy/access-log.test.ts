@@ -79,4 +79,17 @@ describe('AccessLog', () => {
     expect(line?.error).toBe('ECONNREFUSED');
     expect(line?.['gen_ai.request.model']).toBe('gpt-x');
   });
+
+  it('adds the observers fields after the exchange facts, in their order', () => {
+    const { logger, parsed } = capture();
+    new AccessLog(logger).write(
+      facts(),
+      { provider: 'openai', inputTokens: 3, costUsd: undefined },
+      undefined,
+    );
+    const [line] = parsed();
+    expect(Object.keys(line ?? {}).slice(-3)).toEqual(['bytesOut', 'provider', 'inputTokens']);
+    expect(line?.provider).toBe('openai');
+    expect(line?.inputTokens).toBe(3);
+  });
 });

@@ -196,6 +196,62 @@ describe('GenAI metrics', () => {
     expect(tokens.points.every((p) => p.count === 1)).toBe(true);
   });
 
+  it('calls of different series, error types and unpriced reasons in turn land each in their own point', async () => {
+    const t = await start();
+    const finetune = (over: Parameters<typeof chatCall>[0] = {}) =>
+      chatCall({
+        request: { ...chatCall().request, requestModel: 'my-finetune' },
+        response: { ...chatCall().response, responseModel: 'my-finetune' },
+        ...over,
+      });
+    const noUsage = { ...chatCall().response, usage: emptyUsage };
+    const sequence = [
+      chatCall(),
+      finetune(),
+      chatCall({ outcome: 'errored', httpStatus: 503 }),
+      chatCall({ outcome: 'errored', httpStatus: 429 }),
+      chatCall({ response: noUsage }),
+      finetune({ outcome: 'errored', httpStatus: 503 }),
+      chatCall({ outcome: 'errored', httpStatus: 503 }),
+      finetune(),
+      chatCall(),
+    ];
+    for (const call of sequence) t.start(contextFor()).finish(call);
+    await t.shutdown();
+    const duration = metric('gen_ai.client.operation.duration');
+    const count = (model: string, errorType: string | undefined): number | undefined =>
+      duration.points.find(
+        (p) => p.attributes['gen_ai.request.model'] === model && p.attributes['error.type'] === errorType,
+      )?.count;
+    expect(count('gpt-4o-mini', undefined)).toBe(3);
+    expect(count('gpt-4o-mini', '503')).toBe(2);
+    expect(count('gpt-4o-mini', '429')).toBe(1);
+    expect(count('my-finetune', undefined)).toBe(2);
+    expect(count('my-finetune', '503')).toBe(1);
+    expect(duration.points).toHaveLength(5);
+    const unpriced = metric('llmtap.usage.unpriced_calls');
+    expect(
+      pointWith(unpriced, {
+        'gen_ai.request.model': 'my-finetune',
+        'llmtap.unpriced.reason': 'unknown_model',
+      }).value,
+    ).toBe(3);
+    expect(
+      pointWith(unpriced, {
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'llmtap.unpriced.reason': 'unknown_usage',
+      }).value,
+    ).toBe(1);
+    expect(unpriced.points).toHaveLength(2);
+    const input = metric('gen_ai.client.token.usage').points.filter(
+      (p) => p.attributes['gen_ai.token.type'] === 'input',
+    );
+    expect(input.map((p) => [p.attributes['gen_ai.request.model'], p.count])).toEqual([
+      ['gpt-4o-mini', 5],
+      ['my-finetune', 3],
+    ]);
+  });
+
   it('DELTA across two export intervals: the second export holds only the second interval’s calls', async () => {
     const t = await start({ OTEL_METRIC_EXPORT_INTERVAL: '300' });
     t.start(contextFor()).finish(chatCall());
