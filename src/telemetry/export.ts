@@ -1,15 +1,13 @@
 /**
  * The OTLP/HTTP protobuf export pipeline, built from the SDK components `@opentelemetry/sdk-node` would
- * assemble (sdk-trace `TracerProvider`, sdk-metrics `MeterProvider` + `PeriodicExportingMetricReader`, the proto
- * exporters), but wired by hand and never registered globally:
+ * assemble (sdk-metrics `MeterProvider` + `PeriodicExportingMetricReader`, the proto exporters), but wired by hand and never registered globally:
  * `NodeSDK` reads `process.env` itself, installs a global context manager and propagator, starts an OTLP
  * log exporter by default and cannot be instantiated twice in one process. llmtap's own HTTP is therefore
  * never traced (no instrumentation is loaded), settings come only from the env handed in, and every
- * queue is bounded with its drops counted. Spans do not go through the SDK's BatchSpanProcessor: they are
- * encoded to protobuf when they end (`span-processor.ts`, #15). (sdk-node is not a dependency: importing it
+ * queue is bounded with its drops counted. Spans do not go through the SDK's tracer and BatchSpanProcessor: a call's
+ * span is llmtap's own (`call-span.ts`), encoded to protobuf when it ends (`span-processor.ts`, #15). (sdk-node is not a dependency: importing it
  * alone costs ~44 MB of RSS and ~75 packages, #15.)
  */
-import type { Tracer } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -22,14 +20,7 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  ParentBasedSampler,
-  type Sampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import { SpanStarter, samplingPolicy } from './call-span.ts';
 import type { SignalExport, TelemetrySettings, Temporality } from './env.ts';
 import { createInstruments, type Instruments } from './metrics.ts';
 import { SCOPE_NAME, SEMCONV_SCHEMA_URL } from './semconv.ts';
@@ -42,7 +33,7 @@ export type DropListener = (signal: Signal, reason: DropReason, count: number) =
 
 export interface ExportPipeline {
   /** undefined when traces are not exported: then no span is created at all. */
-  readonly tracer: Tracer | undefined;
+  readonly spans: SpanStarter | undefined;
   /** undefined when metrics are not exported: then nothing is aggregated at all. */
   readonly metrics: Instruments | undefined;
   shutdown(timeoutMs: number): Promise<void>;
@@ -63,24 +54,6 @@ const temporalityPreference = (t: Temporality): NonNullable<MetricExporterOption
   (t === 'delta' ? 0 : t === 'cumulative' ? 1 : 2) as NonNullable<
     MetricExporterOptions['temporalityPreference']
   >;
-
-const samplerFor = (settings: TelemetrySettings): Sampler => {
-  const ratio = new TraceIdRatioBasedSampler(settings.samplerRatio);
-  switch (settings.sampler) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return ratio;
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: ratio });
-    default:
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  }
-};
 
 const countDataPoints = (metrics: ResourceMetrics): number => {
   let n = 0;
@@ -169,31 +142,32 @@ export const createExportPipeline = (
     });
   }
 
-  let tracerProvider: TracerProvider | undefined;
-  let tracer: Tracer | undefined;
+  let processor: EncodingSpanProcessor | undefined;
+  let spans: SpanStarter | undefined;
   if (settings.traces !== undefined) {
-    const processor = new EncodingSpanProcessor(
+    processor = new EncodingSpanProcessor(
       createSpanExporter(exporterOptions(settings.traces)),
       { ...settings.bsp, maxQueueBytes: MAX_QUEUE_BYTES },
       onDrop,
     );
-    tracerProvider = new TracerProvider({
+    // The SDK tracer's span limits (128 attributes): content attributes are truncated by llmtap itself;
+    // the value length limit caps anything else an app could inflate.
+    spans = new SpanStarter(
+      samplingPolicy(settings.sampler, settings.samplerRatio),
+      { attributeValueLengthLimit: Math.max(settings.maxContentChars + 64, 4096) },
+      processor,
       resource,
-      sampler: samplerFor(settings),
-      spanProcessors: [processor],
-      // Content attributes are truncated by llmtap itself; this caps anything else an app could inflate.
-      spanLimits: { attributeValueLengthLimit: Math.max(settings.maxContentChars + 64, 4096) },
-    });
-    tracer = tracerProvider.getTracer(SCOPE_NAME, version, { schemaUrl: SEMCONV_SCHEMA_URL });
+      { name: SCOPE_NAME, version, schemaUrl: SEMCONV_SCHEMA_URL },
+    );
   }
 
   return {
-    tracer,
+    spans,
     metrics,
     async shutdown(timeoutMs) {
       const until = Date.now() + timeoutMs;
       // Spans first: a failed final span export still moves the drop counter before the last metric export.
-      if (tracerProvider !== undefined) await withDeadline(tracerProvider.shutdown(), until - Date.now());
+      if (processor !== undefined) await withDeadline(processor.shutdown(), until - Date.now());
       if (meterProvider !== undefined) await withDeadline(meterProvider.shutdown(), until - Date.now());
     },
   };

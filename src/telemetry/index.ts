@@ -7,19 +7,7 @@
  * Size: the pipeline's composition (span, metrics, events, pricing, log fields); each part has its own file.
  */
 import { hostname } from 'node:os';
-import {
-  type Attributes,
-  type Context,
-  defaultTextMapGetter,
-  defaultTextMapSetter,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { type Attributes, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { CallObservation, CallObserver, SessionObservation, TelemetryStage } from '../call-observer.ts';
 import type { SemconvCompat } from '../config/schema.ts';
@@ -28,6 +16,7 @@ import type { CallContext } from '../proxy/tap.ts';
 import type { LlmCall } from '../record.ts';
 import { redactText, redactUrl } from '../redact.ts';
 import { contentAttributes, errorTypeOf, spanAttributes, spanName, timeToFirstChunk } from './attributes.ts';
+import type { CallSpan, SpanStarter } from './call-span.ts';
 import { type Env, readSettings, type TelemetrySettings } from './env.ts';
 import { createEventPipeline, type EventPipeline } from './events.ts';
 import { createExportPipeline, type ExportPipeline, withDeadline } from './export.ts';
@@ -74,10 +63,6 @@ export interface Telemetry extends CallObserver {
   /** The GenAI metrics as Prometheus text (cumulative), for `GET /metrics`; undefined when export is disabled. */
   readonly prometheusText: (() => Promise<string>) | undefined;
 }
-
-const propagator = new CompositePropagator({
-  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-});
 
 const errorName = (error: unknown): string => {
   if (typeof error === 'object' && error !== null) {
@@ -227,7 +212,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
   } else if (!settings.disabled) {
     logger.info('no OTLP endpoint configured: exporting nothing (set OTEL_EXPORTER_OTLP_ENDPOINT)');
   }
-  const tracer: Tracer | undefined = pipeline?.tracer;
+  const spans: SpanStarter | undefined = pipeline?.spans;
   if (pipeline?.metrics !== undefined) metricSets.push(pipeline.metrics);
   let prometheus: PrometheusView | undefined;
   if (!settings.disabled) {
@@ -254,7 +239,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
   const compat = options.semconvCompat ?? 'off';
   const finishCall = (
     call: LlmCall,
-    span: Span | undefined,
+    span: CallSpan | undefined,
     chunkGaps: OutputChunkGaps | undefined,
     withMetrics: boolean,
     withEvents = true,
@@ -319,7 +304,7 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       try {
         eventsOut.emit(
           call,
-          span === undefined ? undefined : trace.setSpan(ROOT_CONTEXT, span),
+          span === undefined ? undefined : trace.setSpanContext(ROOT_CONTEXT, span.spanContext()),
           errorType,
           attributes,
         );
@@ -330,9 +315,10 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     return logFieldsOf(call, errorType, cost, traceId);
   };
 
-  const startSpan = (context: CallContext): { span: Span; headers: Record<string, string> } | undefined => {
-    if (tracer === undefined) return undefined;
-    const parent: Context = propagator.extract(ROOT_CONTEXT, context.requestHeaders, defaultTextMapGetter);
+  const startSpan = (
+    context: CallContext,
+  ): { span: CallSpan; headers: Record<string, string> } | undefined => {
+    if (spans === undefined) return undefined;
     const url = context.upstreamUrl;
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
     // Sampling-relevant attributes known before the body is read; the rest are set by finish().
@@ -341,14 +327,11 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
       [ATTR.serverPort]: port,
     };
     if (context.route.providerName !== undefined) attributes[ATTR.providerName] = context.route.providerName;
-    const span = tracer.startSpan(
-      context.route.provider,
-      { kind: SpanKind.CLIENT, startTime: context.start, attributes },
-      parent,
-    );
-    const headers: Record<string, string> = {};
-    propagator.inject(trace.setSpan(parent, span), headers, defaultTextMapSetter);
-    return { span, headers };
+    return spans.start(context.requestHeaders, {
+      name: context.route.provider,
+      startTime: context.start,
+      attributes,
+    });
   };
 
   const finishOne: FinishCall = (call, span, chunkGaps, withMetrics, withEvents) => {

@@ -3,7 +3,9 @@
  * exchange, and for generated spans covering every attribute value type, parents, trace state, flags, status,
  * events, links and dropped counts, the request llmtap sends is byte for byte the request the SDK's
  * `ProtobufTraceSerializer` makes for the same spans after `retypeIntegralDoubles` (what llmtap sent before it
- * encoded spans itself). The decoded messages are compared first, for a readable difference.
+ * encoded spans itself). The decoded messages are compared first, for a readable difference. For the recorded
+ * exchanges the reference spans are the SDK tracer's, made from the same facts as llmtap's own call spans
+ * (`call-span.ts`): what llmtap exported before it stopped using the SDK's span machinery.
  */
 import {
   type Attributes,
@@ -26,7 +28,9 @@ import {
 } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CallSpan, SpanStarter } from '../../src/telemetry/call-span.ts';
 import { ProtoWriter } from '../../src/telemetry/protobuf-writer.ts';
+import { SCOPE_NAME, SEMCONV_SCHEMA_URL } from '../../src/telemetry/semconv.ts';
 import {
   DOUBLE_ATTRIBUTES,
   encodeEnvelope,
@@ -39,6 +43,7 @@ import { startFullLlmtap, type TestLlmtap } from '../helpers/llmtap.ts';
 import { decodeTraceRequest, type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { loadRecordedFixtures, type RecordedFixture, replayHeaders, wireBody } from '../helpers/recorded.ts';
 import { retypeIntegralDoubles } from '../helpers/retype-doubles.ts';
+import { type SpanFacts, type SpanOp, sdkSpanReference } from '../helpers/sdk-span-reference.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 /** What llmtap exported before #15 for these spans. */
@@ -68,6 +73,38 @@ describe('the spans llmtap makes from every recorded exchange', () => {
   let receiver: OtlpReceiver;
   let app: TestLlmtap;
   const ended = vi.spyOn(EncodingSpanProcessor.prototype, 'onEnd');
+  // The facts of every call span: how it was started, and what was done to it afterwards, in order.
+  const started = vi.spyOn(SpanStarter.prototype, 'start');
+  const spanOps = [
+    vi.spyOn(CallSpan.prototype, 'setAttributes'),
+    vi.spyOn(CallSpan.prototype, 'updateName'),
+    vi.spyOn(CallSpan.prototype, 'setStatus'),
+    vi.spyOn(CallSpan.prototype, 'end'),
+  ] as const;
+  const factsOf = (): SpanFacts[] => {
+    const ops: { order: number; span: unknown; op: SpanOp }[] = [];
+    for (const [i, name] of (['setAttributes', 'updateName', 'setStatus', 'end'] as const).entries()) {
+      const spy = spanOps[i] as (typeof spanOps)[number];
+      for (const [n, args] of spy.mock.calls.entries()) {
+        ops.push({
+          order: spy.mock.invocationCallOrder[n] as number,
+          span: spy.mock.contexts[n],
+          op: [name, args[0]] as unknown as SpanOp,
+        });
+      }
+    }
+    ops.sort((a, b) => a.order - b.order);
+    return started.mock.calls.map(([requestHeaders, start], n) => {
+      const { span } = (started.mock.results[n] as { value: { span: CallSpan } }).value;
+      const { traceId, spanId } = span.spanContext();
+      return {
+        requestHeaders,
+        start,
+        ids: { traceId, spanId },
+        ops: ops.filter((o) => o.span === span).map((o) => o.op),
+      };
+    });
+  };
 
   beforeAll(async () => {
     upstream = await startUpstream((_req, res) => {
@@ -91,6 +128,8 @@ describe('the spans llmtap makes from every recorded exchange', () => {
   });
   afterAll(async () => {
     ended.mockRestore();
+    started.mockRestore();
+    for (const spy of spanOps) spy.mockRestore();
     await upstream.close();
     await receiver.close();
   });
@@ -130,6 +169,29 @@ describe('the spans llmtap makes from every recorded exchange', () => {
     expect(spans.some((s) => s.parentSpanContext?.isRemote === true)).toBe(true);
     expect(spans.some((s) => s.spanContext().traceState !== undefined)).toBe(true);
     expectSameRequest((requests[0] as { body: Buffer }).body, reference(spans));
+    // The same calls through the SDK's tracer, samplers and propagators: the same spans and upstream headers.
+    const first = spans[0] as ReadableSpan;
+    expect(first.instrumentationScope).toEqual({
+      name: SCOPE_NAME,
+      version: '0.0.0-test',
+      schemaUrl: SEMCONV_SCHEMA_URL,
+    });
+    const sdk = sdkSpanReference({
+      sampler: 'parentbased_always_on',
+      ratio: 1,
+      attributeValueLengthLimit: (started.mock.contexts[0] as SpanStarter).valueLengthLimit,
+      resource: first.resource,
+      scope: first.instrumentationScope,
+    });
+    const facts = factsOf();
+    expect(facts).toHaveLength(fixtures.length);
+    const made = facts.map(sdk);
+    expect(made.map((m) => m.headers)).toEqual(started.mock.results.map((r) => r.value.headers));
+    expect(made.every((m) => m.ended !== undefined)).toBe(true);
+    expectSameRequest(
+      (requests[0] as { body: Buffer }).body,
+      reference(made.map((m) => m.ended as ReadableSpan)),
+    );
   }, 60_000);
 });
 
