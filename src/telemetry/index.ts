@@ -134,7 +134,7 @@ const describeSettings = (settings: TelemetrySettings): string => {
 
 type FinishCall = (
   call: LlmCall,
-  span: Span | undefined,
+  span: CallSpan | undefined,
   chunkGaps: OutputChunkGaps | undefined,
   withMetrics: boolean,
   withEvents: boolean,
@@ -148,14 +148,14 @@ class TelemetryObservation implements CallObservation {
   readonly upstreamHeaders: Readonly<Record<string, string>> | undefined;
   readonly outputChunk: ((at: number) => void) | undefined;
   readonly #finish: FinishCall;
-  readonly #span: Span | undefined;
+  readonly #span: CallSpan | undefined;
   readonly #chunkGaps: OutputChunkGaps | undefined;
   readonly #withMetrics: boolean;
   readonly #withEvents: boolean;
 
   constructor(
     finish: FinishCall,
-    started: { span: Span; headers: Record<string, string> } | undefined,
+    started: { span: CallSpan; headers: Record<string, string> } | undefined,
     chunkGaps: OutputChunkGaps | undefined,
     withMetrics: boolean,
     withEvents: boolean,
