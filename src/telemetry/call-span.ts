@@ -182,6 +182,27 @@ export interface SpanLimitsUsed {
 }
 
 const NO_ITEMS: never[] = [];
+
+/** An array of strings, numbers and booleans only (no holes, null or undefined): valid as the SDK checks it. */
+const primitiveArray = (value: unknown): boolean => {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const type = typeof value[i];
+    if (type !== 'string' && type !== 'number' && type !== 'boolean') return false;
+  }
+  return true;
+};
+
+/** The SDK's copyAndTruncAnyValue for a primitive. */
+const truncated = <T>(value: T, limit: number): T =>
+  typeof value === 'string' && value.length > limit ? (value.substring(0, limit) as T) : value;
+
+/** The SDK's copyAndTruncAnyValue for an array of primitives: a copy, strings cut to `limit`. */
+const copyTruncated = (value: readonly unknown[], limit: number): AttributeValue => {
+  const out: unknown[] = new Array(value.length);
+  for (let i = 0; i < value.length; i++) out[i] = truncated(value[i], limit);
+  return out as AttributeValue;
+};
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 
 /**
@@ -236,9 +257,9 @@ export class CallSpan implements ReadableSpan {
       return;
     }
     this.startTime = this.#time(start.startTime, true);
-    const [attributes, dropped] = starter.cleanStart(start.attributes);
+    const [attributes, count, dropped] = starter.cleanStart(start.attributes);
     this.attributes = attributes;
-    this.#count = Object.keys(attributes).length;
+    this.#count = count;
     this.droppedAttributesCount = dropped;
   }
 
@@ -258,7 +279,8 @@ export class CallSpan implements ReadableSpan {
     if (!this.#recording || this.#ended()) return this;
     if (value === undefined) return this;
     const type = typeof value;
-    if (key.length === 0 || (type !== 'string' && type !== 'number' && type !== 'boolean')) {
+    const primitive = type === 'string' || type === 'number' || type === 'boolean';
+    if (key.length === 0 || (!primitive && !primitiveArray(value))) {
       this.#slowAttribute(key, value);
       return this;
     }
@@ -269,8 +291,7 @@ export class CallSpan implements ReadableSpan {
       return this;
     }
     const limit = this.#starter.valueLengthLimit;
-    attributes[key] =
-      type === 'string' && (value as string).length > limit ? (value as string).substring(0, limit) : value;
+    attributes[key] = primitive ? truncated(value, limit) : copyTruncated(value as readonly unknown[], limit);
     if (isNew) this.#count++;
     return this;
   }
@@ -406,7 +427,7 @@ export class SpanStarter {
   }
 
   /** The start attributes as the SDK's tracer cleans them (primitives with keys: kept as they are). */
-  cleanStart(attributes: Attributes): [Attributes, number] {
+  cleanStart(attributes: Attributes): [attributes: Attributes, count: number, dropped: number] {
     let simple = true;
     let count = 0;
     for (const key in attributes) {
@@ -421,9 +442,9 @@ export class SpanStarter {
       for (const key in attributes) {
         if (!Object.hasOwn(attributes, key)) continue;
         const value = attributes[key];
-        out[key] = typeof value === 'string' && value.length > limit ? value.substring(0, limit) : value;
+        out[key] = truncated(value, limit);
       }
-      return [out, 0];
+      return [out, count, 0];
     }
     const first = cleanAttributes(attributes, {
       attributeCountLimit: Infinity,
@@ -433,8 +454,10 @@ export class SpanStarter {
       attributeCountLimit: ATTRIBUTE_COUNT_LIMIT,
       attributeValueLengthLimit: this.valueLengthLimit,
     });
+    const cleaned = second.attributes ?? {};
     return [
-      second.attributes ?? {},
+      cleaned,
+      Object.keys(cleaned).length,
       (first.droppedAttributesCount ?? 0) + (second.droppedAttributesCount ?? 0),
     ];
   }

@@ -315,16 +315,26 @@ export const createTelemetry = async (options: TelemetryOptions): Promise<Teleme
     return logFieldsOf(call, errorType, cost, traceId);
   };
 
+  const peer: { url: URL | undefined; address: string; port: number } = {
+    url: undefined,
+    address: '',
+    port: 0,
+  };
   const startSpan = (
     context: CallContext,
   ): { span: CallSpan; headers: Record<string, string> } | undefined => {
     if (spans === undefined) return undefined;
     const url = context.upstreamUrl;
-    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    // A route's upstream URL is one object for its life: its address and port are read once (#15).
+    if (url !== peer.url) {
+      peer.url = url;
+      peer.port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+      peer.address = url.hostname.replace(/^\[|\]$/g, '');
+    }
     // Sampling-relevant attributes known before the body is read; the rest are set by finish().
     const attributes: Record<string, string | number> = {
-      [ATTR.serverAddress]: url.hostname.replace(/^\[|\]$/g, ''),
-      [ATTR.serverPort]: port,
+      [ATTR.serverAddress]: peer.address,
+      [ATTR.serverPort]: peer.port,
     };
     if (context.route.providerName !== undefined) attributes[ATTR.providerName] = context.route.providerName;
     return spans.start(context.requestHeaders, {
