@@ -251,10 +251,13 @@ export const compileReader = (schema: z.core.$ZodType): Reader => {
   out.write('return FAIL;');
   const body = out.lines.join('\n');
   const hoisted = out.constants.map((_, index) => `const k${index} = k[${index}];\n`).join('');
-  // Generated once per schema from its definition (never from input): straight-line code the JIT can specialise.
-  const factory = new Function('k', 'FAIL', `${hoisted}return (input) => {\n${body}\n};`) as (
-    constants: unknown[],
-    fail: symbol,
-  ) => Reader;
+  let factory: (constants: unknown[], fail: symbol) => Reader;
+  try {
+    // Generated once per schema from its definition (never from input): straight-line code the JIT can specialise.
+    factory = new Function('k', 'FAIL', `${hoisted}return (input) => {\n${body}\n};`) as typeof factory;
+  } catch (error) {
+    // A Node run with --disallow-code-generation-from-strings: zod's interpreter reads instead.
+    throw new UnsupportedSchema(`schema reader: cannot generate code (${String(error)})`);
+  }
   return factory(out.constants, FAIL);
 };

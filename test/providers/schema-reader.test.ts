@@ -4,6 +4,7 @@
  * values of right and wrong types, the reader's answer is exactly `z.safeParse(schema, value)`'s — same
  * success, same data (keys, key order, undefined members, array holes).
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -162,6 +163,26 @@ describe('compiled schema readers', () => {
     expect(() => compileReader(z.object({ id: z.string() }))).toThrow(UnsupportedSchema);
     expect(read(Shape, { id: 'b', when: 'x' })).toEqual({ id: undefined, when: -1 });
     expect(read(Shape, { id: 'ab' })).toEqual({ id: 'ab' });
+  });
+
+  it('leave reading to zod where Node forbids generating code', () => {
+    const script = [
+      "import { read } from './providers/schema.ts';",
+      "import { ChatChunk } from './providers/openai-schemas.ts';",
+      "console.log(JSON.stringify(read(ChatChunk, { id: 'a', choices: [{ index: 0, finish_reason: '' }], x: 1 })));",
+    ].join('\n');
+    const run = spawnSync(
+      process.execPath,
+      ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script],
+      {
+        cwd: new URL('../../', import.meta.url).pathname,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ id: 'a', choices: [{ index: 0 }], x: 1 });
+    expect(() => compileReader(zFact)).not.toThrow();
   });
 
   it('answer exactly as zod over every recorded body and event, and every value nested in them', () => {
