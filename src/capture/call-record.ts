@@ -46,8 +46,16 @@ export const fallbackRequest = (operation: Operation): ParsedRequest => ({
 });
 
 /** `server.address` is the bare host: URL keeps IPv6 literals in brackets. */
-export const serverAddressOf = (url: URL): string =>
-  url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+export const serverAddressOf = (url: URL): string => {
+  // Remembered per URL (a route's, constant): `url.hostname` builds a new string on every read (#15).
+  let address = addresses.get(url);
+  if (address === undefined) {
+    address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    addresses.set(url, address);
+  }
+  return address;
+};
+const addresses = new WeakMap<URL, string>();
 
 export const serverPortOf = (url: URL): number =>
   url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
@@ -85,20 +93,24 @@ export const buildLlmCall = (state: CaptureState, end: CallEnd): LlmCall => {
     stream: request.stream,
     params: request.params,
   };
-  const response: ResponseFacts =
-    parsed === undefined
-      ? emptyResponse
-      : {
-          responseId: parsed.responseId,
-          responseModel: parsed.responseModel,
-          usage: parsed.usage,
-          finishReasons: parsed.finishReasons,
-          error: parsed.error,
-          ...(parsed.safety === undefined ? {} : { safety: parsed.safety }),
-        };
+  // Optional members are assigned last rather than spread in: the same keys in the same order, without the
+  // intermediate objects (#15: per-call garbage).
+  let response: ResponseFacts = emptyResponse;
+  if (parsed !== undefined) {
+    const facts: Mutable<ResponseFacts> = {
+      responseId: parsed.responseId,
+      responseModel: parsed.responseModel,
+      usage: parsed.usage,
+      finishReasons: parsed.finishReasons,
+      error: parsed.error,
+    };
+    if (parsed.safety !== undefined) facts.safety = parsed.safety;
+    response = facts;
+  }
   const url = context.upstreamUrl;
   const content = mergeContent(request.content, parsed?.content);
-  return {
+  const { stamps } = state;
+  const call: Mutable<LlmCall> = {
     adapterId: adapter.id,
     provider: context.route.providerName ?? adapter.providerName,
     routePrefix: context.route.prefix,
@@ -109,9 +121,19 @@ export const buildLlmCall = (state: CaptureState, end: CallEnd): LlmCall => {
     transportError: end.transportError,
     serverAddress: serverAddressOf(url),
     serverPort: serverPortOf(url),
-    timing: { start: context.start, ...state.stamps, end: end.at },
+    timing: {
+      start: context.start,
+      upstreamRequestSent: stamps.upstreamRequestSent,
+      upstreamFirstByte: stamps.upstreamFirstByte,
+      clientFirstByte: stamps.clientFirstByte,
+      firstOutput: stamps.firstOutput,
+      end: end.at,
+    },
     outputChunks: state.outputChunks,
     truncated: state.truncated || end.copyTruncated,
-    ...(content === undefined ? {} : { content }),
   };
+  if (content !== undefined) call.content = content;
+  return call;
 };
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -3,8 +3,14 @@
  * in-flight calls of one tap factory (`limits.maxRequestCopyTotalBytes`), so that many stalled uploads cannot
  * hold more than the shared budget between them. A copy cut by either bound keeps its prefix: the members sent
  * before the cut can still be read (see `readRequestBody`).
+ *
+ * A body that arrives as one chunk (the usual case: bodies up to the read-ahead are sent as one buffer) is held
+ * by reference, not copied: chunks are never written to after they were sent, and the copy is released as soon
+ * as the request has been read. A second chunk copies what is held and goes on copying (#15: the copy was
+ * per-call garbage). A chunk whose memory is a small part of a much larger buffer is copied, so holding it never
+ * keeps more than its own size (plus a little) alive.
  */
-import { ByteAccumulator } from '../framing/bytes.ts';
+import { asBuffer, ByteAccumulator } from '../framing/bytes.ts';
 
 /** The request-copy bytes held by all in-flight calls of one factory. */
 export interface RequestCopyBudget {
@@ -12,10 +18,18 @@ export interface RequestCopyBudget {
   readonly max: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+/** What a chunk held by reference may keep alive beyond its own bytes (the rest of its buffer). */
+const MAX_HELD_SLACK = 4096;
+
 export class RequestCopy {
   readonly #budget: RequestCopyBudget;
   readonly #maxBytes: number;
-  #bytes: ByteAccumulator | undefined = new ByteAccumulator();
+  /** The one chunk held by reference (its first `#heldLength` bytes), until a second arrives. */
+  #held: Uint8Array | undefined = undefined;
+  #heldLength = 0;
+  #bytes: ByteAccumulator | undefined = undefined;
+  #released = false;
   /** Bytes of the shared budget this copy holds; given back by `release`. */
   #reserved = 0;
   /** A bound cut the copy: what follows the cut is not kept. */
@@ -27,28 +41,47 @@ export class RequestCopy {
   }
 
   append(chunk: Uint8Array): void {
-    const bytes = this.#bytes;
-    if (bytes === undefined || this.truncated) return;
+    if (this.#released || this.truncated) return;
     const budget = this.#budget;
-    const room = Math.min(this.#maxBytes - bytes.length, budget.max - budget.used);
+    const room = Math.min(this.#maxBytes - this.#reserved, budget.max - budget.used);
     const taken = Math.max(0, Math.min(room, chunk.length));
     budget.used += taken;
     this.#reserved += taken;
-    if (chunk.length > room) {
-      this.truncated = true;
-      if (taken > 0) bytes.append(chunk, 0, taken);
+    if (chunk.length > room) this.truncated = true;
+    if (taken === 0) return;
+    if (this.#reserved === taken && chunk.buffer.byteLength <= taken + MAX_HELD_SLACK) {
+      // The first bytes: held as they are.
+      this.#held = chunk;
+      this.#heldLength = taken;
       return;
     }
-    bytes.append(chunk, 0, chunk.length);
+    let bytes = this.#bytes;
+    if (bytes === undefined) {
+      bytes = new ByteAccumulator();
+      this.#bytes = bytes;
+      const held = this.#held;
+      if (held !== undefined) {
+        bytes.append(held, 0, this.#heldLength);
+        this.#held = undefined;
+      }
+    }
+    bytes.append(chunk, 0, taken);
   }
 
   /** The bytes copied so far; undefined once released. */
   view(): Buffer | undefined {
-    return this.#bytes?.view();
+    if (this.#released) return undefined;
+    if (this.#bytes !== undefined) return this.#bytes.view();
+    const held = this.#held;
+    if (held === undefined) return EMPTY;
+    const buffer = asBuffer(held);
+    return this.#heldLength === buffer.length ? buffer : buffer.subarray(0, this.#heldLength);
   }
 
   /** Drops the copy and gives its share of the budget back; safe to call more than once. */
   release(): void {
+    this.#released = true;
+    this.#held = undefined;
     this.#bytes = undefined;
     this.#budget.used -= this.#reserved;
     this.#reserved = 0;

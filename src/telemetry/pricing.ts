@@ -64,6 +64,9 @@ export const loadPriceTable = async (file: string | undefined): Promise<PriceTab
   return mergePriceTables(builtinPrices, parsed.data, `file-${digest}`);
 };
 
+const UNKNOWN_MODEL: CostResult = Object.freeze({ priced: false, reason: 'unknown_model' });
+const UNKNOWN_USAGE: CostResult = Object.freeze({ priced: false, reason: 'unknown_usage' });
+
 /** Distinct (provider, model) lookups remembered; model ids come from apps, so the memo is bounded. */
 const maxRemembered = 1024;
 
@@ -71,7 +74,32 @@ export const createPricer = (table: PriceTable): Pricer => {
   // findPrice tries several id spellings (dated suffixes, aliases, region prefixes) with regexes and string
   // copies; a service calls the same few models over and over, so the answer is remembered per id pair.
   const remembered = new Map<string, PriceMatch | null>();
+  // The last call's ids and answer: consecutive calls mostly name the same model, and comparing four strings
+  // spares the key string per call (#15: per-call garbage).
+  let last:
+    | { provider: string; adapterId: string; response: string | undefined; request: string | undefined }
+    | undefined;
+  let lastMatch: PriceMatch | undefined;
   const matchFor = (call: LlmCall): PriceMatch | undefined => {
+    if (
+      last !== undefined &&
+      last.provider === call.provider &&
+      last.adapterId === call.adapterId &&
+      last.response === call.response.responseModel &&
+      last.request === call.request.requestModel
+    )
+      return lastMatch;
+    const match = lookUp(call);
+    last = {
+      provider: call.provider,
+      adapterId: call.adapterId,
+      response: call.response.responseModel,
+      request: call.request.requestModel,
+    };
+    lastMatch = match;
+    return match;
+  };
+  const lookUp = (call: LlmCall): PriceMatch | undefined => {
     const key = `${call.provider}\u0001${call.adapterId}\u0001${call.response.responseModel ?? ''}\u0001${
       call.request.requestModel ?? ''
     }`;
@@ -93,9 +121,9 @@ export const createPricer = (table: PriceTable): Pricer => {
       if (!hasUsage && !succeeded) return undefined;
       const model = call.response.responseModel ?? call.request.requestModel;
       const match = matchFor(call);
-      if (match === undefined || model === undefined) return { priced: false, reason: 'unknown_model' };
+      if (match === undefined || model === undefined) return UNKNOWN_MODEL;
       const cost = computeCost(match.price, usage, call.request.operation);
-      if (cost === undefined) return { priced: false, reason: 'unknown_usage' };
+      if (cost === undefined) return UNKNOWN_USAGE;
       return { priced: true, cost, entry: match.entry };
     },
   };

@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { RequestCopy, type RequestCopyBudget } from '../../src/capture/request-copy.ts';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text);
+/** A chunk with a buffer of its own (as socket reads are), not a slice of Buffer's shared pool. */
+const own = (text: string): Buffer => {
+  const chunk = Buffer.alloc(Buffer.byteLength(text));
+  chunk.write(text);
+  return chunk;
+};
 
 describe('RequestCopy', () => {
   it('copies every chunk while both bounds have room, and holds that much of the shared budget', () => {
@@ -59,5 +65,36 @@ describe('RequestCopy', () => {
     copy.append(bytes('abc'));
     expect(copy.view()).toBeUndefined();
     expect(budget.used).toBe(0);
+  });
+
+  it('holds a body sent as one chunk as it is, and copies once a second chunk arrives', () => {
+    const budget: RequestCopyBudget = { used: 0, max: 100 };
+    const copy = new RequestCopy(budget, 50);
+    const first = own('{"a":');
+    copy.append(first);
+    expect(copy.view()).toBe(first);
+    copy.append(own('1}'));
+    expect(copy.view()?.toString()).toBe('{"a":1}');
+    expect(copy.view()?.buffer).not.toBe(first.buffer);
+    expect(budget.used).toBe(7);
+    copy.release();
+    expect(budget.used).toBe(0);
+    expect(copy.view()).toBeUndefined();
+  });
+
+  it('copies a chunk that is a small part of a large buffer, so holding it keeps no more alive', () => {
+    const big = Buffer.alloc(64 * 1024, 0x61);
+    const copy = new RequestCopy({ used: 0, max: 1 << 20 }, 1 << 20);
+    copy.append(big.subarray(0, 10));
+    expect(copy.view()?.toString()).toBe('aaaaaaaaaa');
+    expect(copy.view()?.buffer).not.toBe(big.buffer);
+  });
+
+  it('a single chunk cut by the bound is held up to the bound', () => {
+    const copy = new RequestCopy({ used: 0, max: 100 }, 4);
+    copy.append(own('abcdef'));
+    copy.append(own('g'));
+    expect(copy.view()?.toString()).toBe('abcd');
+    expect(copy.truncated).toBe(true);
   });
 });
