@@ -68,6 +68,8 @@ export class CaptureTap implements CallTap {
   #request: ParsedRequest | undefined;
   /** The request facts were read from a finished body (not early, from a partial one). */
   #requestFinal = false;
+  /** The whole body the usage-injection plan already `JSON.parse`d, and the value it got. */
+  #planned: { readonly bytes: Buffer; readonly value: unknown } | undefined;
 
   #status: number | undefined;
   #response: ResponsePipeline | undefined;
@@ -105,7 +107,9 @@ export class CaptureTap implements CallTap {
     if (!this.rewritesRequest || injection === undefined) return undefined;
     const { id } = this.#adapter;
     try {
-      const plan = planUsageInjection(body, injection, this.#context.target);
+      const plan = planUsageInjection(body, injection, this.#context.target, (value) => {
+        this.#planned = { bytes: body, value };
+      });
       if (plan === undefined) return undefined;
       const onFilterError = (error: unknown): void =>
         this.#report('parse', wrapError('ADAPTER_FAILED', `${id} usage filter`, error));
@@ -194,15 +198,22 @@ export class CaptureTap implements CallTap {
     const copy = this.#requestCopy;
     const bytes = final ? copy.view() : undefined;
     if (bytes !== undefined) {
-      const read = readRequestBody(bytes, {
-        contentEncoding: headerText(this.#context.requestHeaders['content-encoding']),
-        maxBytes: this.#options.limits.maxFrameBytes,
-        // Captured content needs the conversation; facts alone do not.
-        wholeBody: this.#options.parseOptions.captureContent,
-        prefix: copy.truncated,
-      });
-      body = read.body;
-      if (read.truncated || copy.truncated) this.#requestTruncated = true;
+      const planned = this.#planned;
+      this.#planned = undefined;
+      if (planned !== undefined && this.#isPlannedBody(planned.bytes, bytes)) {
+        // What readRequestBody would return: the same bytes, parsed whole the same way.
+        body = planned.value;
+      } else {
+        const read = readRequestBody(bytes, {
+          contentEncoding: headerText(this.#context.requestHeaders['content-encoding']),
+          maxBytes: this.#options.limits.maxFrameBytes,
+          // Captured content needs the conversation; facts alone do not.
+          wholeBody: this.#options.parseOptions.captureContent,
+          prefix: copy.truncated,
+        });
+        body = read.body;
+        if (read.truncated || copy.truncated) this.#requestTruncated = true;
+      }
     }
     if (final) {
       this.#requestFinal = true;
@@ -216,6 +227,18 @@ export class CaptureTap implements CallTap {
       this.#request ??= fallbackRequest(this.#operation);
     }
     return this.#request;
+  }
+
+  /**
+   * The copy is exactly the body the plan parsed whole, and readRequestBody would parse it whole too: no content
+   * coding to undo, not cut (the plan parsed only bodies up to 64 KB that open with `{`, so no BOM and no skim).
+   */
+  #isPlannedBody(planned: Buffer, copy: Buffer): boolean {
+    return (
+      this.#context.requestHeaders['content-encoding'] === undefined &&
+      !this.#requestCopy.truncated &&
+      copy.equals(planned)
+    );
   }
 
   #fail(stage: TelemetryStage, error: unknown): void {

@@ -26,10 +26,15 @@ const streamKey = Buffer.from('"stream"');
  */
 const PARSE_WHOLE_BELOW = 64 * 1024;
 
+/**
+ * `parsedWhole` hears the body's `JSON.parse` value when it was parsed whole (small, valid JSON), so the caller
+ * can read the request's facts from it instead of parsing the same bytes a second time.
+ */
 export const planUsageInjection = (
   body: Buffer,
   injection: StreamUsageInjection,
   target?: RequestTarget,
+  parsedWhole?: (value: unknown) => void,
 ): InjectionPlan | undefined => {
   if (body.indexOf(streamKey) === -1) return undefined;
   let open = 0;
@@ -42,6 +47,7 @@ export const planUsageInjection = (
     } catch {
       return undefined;
     }
+    parsedWhole?.(parsed);
   } else {
     // Well-formed objects give the same members (large ones as empty stand-ins of their kind); malformed
     // bodies give undefined, as JSON.parse would throw.
