@@ -157,9 +157,14 @@ const injected = (context: SpanContext, request: Headers): Record<string, string
     traceparent: `00-${context.traceId}-${context.spanId}-0${context.traceFlags.toString(16)}`,
   };
   if (context.traceState) headers.tracestate = context.traceState.serialize();
-  // Rare (the app sent baggage): the SDK's own propagator, for its exact parsing and limits.
+  // Rare (the app sent baggage): the SDK's own propagator, for its exact parsing and limits. A failure leaves
+  // the span and its trace context alone, as in CompositePropagator.
   if (request.baggage) {
-    baggage.inject(baggage.extract(ROOT_CONTEXT, request, baggageGetter), headers, headerSetter);
+    try {
+      baggage.inject(baggage.extract(ROOT_CONTEXT, request, baggageGetter), headers, headerSetter);
+    } catch {
+      // nothing injected for baggage
+    }
   }
   return headers;
 };
@@ -181,7 +186,8 @@ export interface SpanLimitsUsed {
   readonly attributeValueLengthLimit: number;
 }
 
-const NO_ITEMS: never[] = [];
+/** A call span has no events or links: one shared, frozen empty list. */
+const NO_ITEMS = Object.freeze([]) as unknown as never[];
 
 /** An array of strings, numbers and booleans only (no holes, null or undefined): valid as the SDK checks it. */
 const primitiveArray = (value: unknown): boolean => {
@@ -203,6 +209,7 @@ const copyTruncated = (value: readonly unknown[], limit: number): AttributeValue
   for (let i = 0; i < value.length; i++) out[i] = truncated(value[i], limit);
   return out as AttributeValue;
 };
+
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 
 /**
