@@ -7,6 +7,9 @@
  * The filter works on the identity-encoded SSE bytes: it holds back at most the current event (events are
  * small) and passes every other byte through untouched. It never decodes text or parses JSON: the member
  * checks are byte scans over one event.
+ *
+ * Size: the filter is one state machine over byte ranges (event boundaries across chunks, the kept ranges of
+ * a push, the two cuts); split, its invariants would span files. The request patch is the small rest.
  */
 import type { ResponseFilter, StreamUsageInjection } from '../src/adapter.ts';
 import { obj } from './common.ts';

@@ -14,13 +14,16 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export type Temporality = 'delta' | 'cumulative' | 'lowmemory';
 export type Compression = 'gzip' | 'none';
-export type SamplerName =
-  | 'always_on'
-  | 'always_off'
-  | 'traceidratio'
-  | 'parentbased_always_on'
-  | 'parentbased_always_off'
-  | 'parentbased_traceidratio';
+/** The `OTEL_TRACES_SAMPLER` values llmtap implements (the SDK's built-in samplers). */
+export const SAMPLER_NAMES = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
 
 /** One signal's OTLP/HTTP exporter settings. */
 export interface SignalExport {
@@ -228,14 +231,7 @@ const signalExport = (
   return { url: checked.data ?? url, headers, compression, timeoutMs };
 };
 
-const samplerSchema = oneOfText([
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-]);
+const samplerSchema = oneOfText(SAMPLER_NAMES);
 
 /**
  * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: the boolean form (OTel JS, Elastic) and the

@@ -12,7 +12,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CallSpan, extractParent, SpanStarter, samplingPolicy } from '../../src/telemetry/call-span.ts';
-import type { SamplerName } from '../../src/telemetry/env.ts';
+import { SAMPLER_NAMES, type SamplerName } from '../../src/telemetry/env.ts';
 import { ProtoWriter } from '../../src/telemetry/protobuf-writer.ts';
 import {
   DOUBLE_ATTRIBUTES,
@@ -24,14 +24,7 @@ import { decodeTraceRequest } from '../helpers/otlp-receiver.ts';
 import { retypeIntegralDoubles } from '../helpers/retype-doubles.ts';
 import { type SpanFacts, type SpanOp, sdkSpanReference } from '../helpers/sdk-span-reference.ts';
 
-const SAMPLERS: SamplerName[] = [
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-];
+const SAMPLERS: readonly SamplerName[] = SAMPLER_NAMES;
 
 const hexOf = (bytes: number) =>
   fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
