@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from './config/load.ts';
 import { LlmtapError } from './errors.ts';
 import { compactHeap } from './heap-compact.ts';
+import { widenHeapGrowth } from './heap-growth.ts';
 import { createLogger, type Logger } from './log.ts';
 import { banner, knownProviders, startLlmtap } from './main.ts';
 import { redactText } from './redact.ts';
@@ -227,8 +228,11 @@ export const runCli = async (
     ui: app.ui?.url,
     routes: config.routes.length,
   });
-  // Serving now: give start-up's heap back to the OS before the first call (src/heap-compact.ts).
+  // Serving now: give start-up's heap back to the OS before the first call (src/heap-compact.ts), then let
+  // the old generation grow as V8 does for large heaps, so load does not run a full GC every ~140 ms
+  // (src/heap-growth.ts).
   compactHeap();
+  widenHeapGrowth();
 
   return new Promise<number>((resolve) => {
     let stopping = false;

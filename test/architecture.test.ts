@@ -191,7 +191,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['framing', 'injector'],
   ['adapter', 'config'],
   ['log'],
-  ['errors', 'redact', 'record', 'heap-compact'],
+  ['errors', 'redact', 'record', 'heap-compact', 'heap-growth'],
 ];
 
 /** `src/proxy/forward.ts` → `proxy`; `src/main.ts` → `main`. */

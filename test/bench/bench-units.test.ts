@@ -3,11 +3,14 @@
  * upstream relies on, medians and spreads, and the verdict rules (a ratio FAILs only when the median and at
  * least two reps miss it; quick mode never fails on ratios, always on correctness).
  */
+
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Getter } from './aggregate.ts';
 import { medianGetter, repGetter } from './aggregate.ts';
 import { type BudgetLine, evaluateRatios, line } from './budget.ts';
 import type { CellResult } from './cells.ts';
+import { gcLedger, parseNvpLine } from './gc-trace.ts';
 import { deployedRuntime, parseOptions, runtimeFromManifest } from './options.ts';
 import { answerFor, eventsPerStream, MODES, modeOf, requestBody } from './payloads.ts';
 import { median, spread } from './stats.ts';
@@ -36,6 +39,40 @@ describe('payloads', () => {
         stream_options: { include_usage: true },
       });
     }
+  });
+});
+
+describe('gc-trace (V8 --trace-gc-nvp lines, recorded from llmtap under load)', () => {
+  const lines = readFileSync(new URL('./fixtures/trace-gc-nvp.txt', import.meta.url), 'utf8').split('\n');
+  const events = lines.map(parseNvpLine);
+
+  it("reads a scavenge and a mark-compact, and nothing from llmtap's own log lines", () => {
+    expect(events[0]).toBeUndefined();
+    expect(events[1]).toEqual({
+      atMs: 9409,
+      kind: 'scavenge',
+      pauseMs: 3.1,
+      incrementalMs: 0,
+      backgroundMs: 2.75,
+      allocated: 5962352,
+      promoted: 1676016,
+    });
+    expect(events[2]).toMatchObject({ atMs: 9326, kind: 'full', pauseMs: 8.8, incrementalMs: 5.4 });
+    expect(events[2]?.backgroundMs).toBeCloseTo(70 + 7.5 + 5.2 + 0.6, 6);
+  });
+
+  it('spreads the collections of a window over the calls served in it', () => {
+    const parsed = events.filter((event) => event !== undefined);
+    const onlyScavenge = gcLedger(parsed, 9400, 9500, 100);
+    expect(onlyScavenge).toMatchObject({ scavengesPer1kCalls: 10, fullGcsPer1kCalls: 0 });
+    expect(onlyScavenge.allocatedBytesPerCall).toBeCloseTo(59623.52, 6);
+    expect(onlyScavenge.scavengePauseUsPerCall).toBeCloseTo(31, 6);
+    const both = gcLedger(parsed, 9000, 10000, 1000);
+    expect(both.allocatedBytesPerCall).toBeCloseTo((5962352 + 8118840) / 1000, 6);
+    expect(both.promotedBytesPerCall).toBeCloseTo((1676016 + 2994336) / 1000, 6);
+    expect(both.fullGcMainUsPerCall).toBeCloseTo(8.8 + 5.4, 6);
+    expect(both.backgroundUsPerCall).toBeCloseTo(2.75 + 83.3, 6);
+    expect(Number.isNaN(gcLedger(parsed, 0, 1, 0).allocatedBytesPerCall)).toBe(true);
   });
 });
 

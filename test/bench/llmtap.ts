@@ -28,6 +28,8 @@ export interface LlmtapOptions {
   readonly cli?: string | undefined;
   /** Extra environment (the soak's heap probe port). */
   readonly extraEnv?: Readonly<Record<string, string>> | undefined;
+  /** A file descriptor for the child's stdout (its log lines and V8's GC trace); discarded otherwise. */
+  readonly stdoutFd?: number | undefined;
 }
 
 export interface RunningLlmtap {
@@ -80,7 +82,7 @@ export const startLlmtap = async (name: string, options: LlmtapOptions): Promise
     {
       env,
       cwd: REPO,
-      stdout: 'ignore',
+      stdout: options.stdoutFd ?? 'ignore',
     },
   );
   await waitForHttp(`http://127.0.0.1:${adminPort}/readyz`, 20_000, () => true, started);
