@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { buildForBench } from './build.ts';
 import { type GcEvent, type GcLedger, gcLedger, parseNvpLine } from './gc-trace.ts';
 import { startLlmtap } from './llmtap.ts';
-import { deployedRuntime } from './options.ts';
+import { deployedRuntime, value as flagValue } from './options.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import type { Mode } from './payloads.ts';
 import { firstJsonLine, runNodeJson, type Started, start, stop, stopAll } from './procs.ts';
@@ -25,8 +25,7 @@ import { findWrk, runWrk } from './wrk.ts';
 type Target = 'bare' | 'llmtap' | 'llmtap-notel';
 
 const args = process.argv.slice(2);
-const value = (name: string): string | undefined =>
-  args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const value = (name: string): string | undefined => flagValue(args, name);
 const count = (name: string, fallback: number): number => {
   const raw = value(name);
   const n = raw === undefined ? fallback : Number(raw);
@@ -123,21 +122,24 @@ const measure = async (target: Target, upstreamPort: number, sinkPort: number): 
   // The trace counts milliseconds from the isolate's start, a few ms after the spawn: close enough for 5 s.
   const spawnedAt = performance.now();
   const running = await launch(target, upstreamPort, sinkPort);
+  let from: number;
+  let to: number;
+  let calls: number;
   try {
     await load(running.url, warmupSeconds * 1000);
-    const from = performance.now() - spawnedAt;
-    const calls = await load(running.url, seconds * 1000);
-    const to = performance.now() - spawnedAt;
-    await stop(running.process);
-    const events = running
-      .trace()
-      .split('\n')
-      .map(parseNvpLine)
-      .filter((event): event is GcEvent => event !== undefined);
-    return gcLedger(events, from, to, calls);
+    from = performance.now() - spawnedAt;
+    calls = await load(running.url, seconds * 1000);
+    to = performance.now() - spawnedAt;
   } finally {
+    // Stopped before reading: V8 buffers its stdout until exit.
     await stop(running.process);
   }
+  const events = running
+    .trace()
+    .split('\n')
+    .map(parseNvpLine)
+    .filter((event): event is GcEvent => event !== undefined);
+  return gcLedger(events, from, to, calls);
 };
 
 const sink = await startOtlpSink();

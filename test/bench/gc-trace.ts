@@ -32,13 +32,13 @@ export const parseNvpLine = (line: string): GcEvent | undefined => {
   for (const match of line.matchAll(FIELD)) fields.set(match[1] as string, Number(match[2]));
   let backgroundMs = 0;
   for (const [name, value] of fields) if (name.startsWith('background.')) backgroundMs += value;
-  const code = gc[1];
+  // s: scavenge, ms: minor mark-sweep (young generation); mc / mmc: (memory-reducing) mark-compact.
+  const young = gc[1] === 's' || gc[1] === 'ms';
   return {
     atMs: Number(at[1]),
-    // s: scavenge, ms: minor mark-sweep (young generation); mc / mmc: (memory-reducing) mark-compact.
-    kind: code === 's' || code === 'ms' ? 'scavenge' : 'full',
+    kind: young ? 'scavenge' : 'full',
     pauseMs: fields.get('pause') ?? 0,
-    incrementalMs: code === 's' || code === 'ms' ? 0 : (fields.get('incremental') ?? 0),
+    incrementalMs: young ? 0 : (fields.get('incremental') ?? 0),
     backgroundMs,
     allocated: fields.get('allocated') ?? 0,
     promoted: fields.get('promoted') ?? 0,

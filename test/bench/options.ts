@@ -116,7 +116,8 @@ const parseEnvList = (text: string | undefined, what: string): Record<string, st
   return out;
 };
 
-const value = (args: readonly string[], name: string): string | undefined => {
+/** The value of `--name=value` in `args`. */
+export const value = (args: readonly string[], name: string): string | undefined => {
   const prefix = `--${name}=`;
   return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 };
